@@ -1,0 +1,247 @@
+"""The DQN agent: a plain class with a tiny public API, independent of ZenML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from agents.networks import build_q_network
+from agents.optim import FusedAdam
+from agents.replay import ReplayBatch
+from config import DQNConfig
+
+STATE_FORMAT = 1
+"""Version of the pickled agent state; bump when its keys change."""
+
+
+class DQNAgent:
+    """Deep Q-learning with double-DQN targets, a dueling head, n-step returns and a target
+    network, each switchable in :class:`config.DQNConfig`.
+
+    Public API: :meth:`act` picks an action, :meth:`learn` takes one gradient step on a replay
+    batch, :meth:`end_step` advances the step counter and syncs the target network every
+    ``target_sync_steps`` agent steps. Pickling yields weights, optimizer slots, counters and the
+    RNG state as numpy arrays and plain values; no live Keras object is pickled.
+
+    Args:
+        config: Learner settings.
+        observation_shape: ``(stack, height, width)``.
+        num_actions: Size of the discrete action space.
+        online: An already built online network (from the ``build_dqn`` step); built from the
+            config when omitted. The target network is always a fresh copy of it.
+        seed: Seeds the agent's generator (exploration and replay sampling).
+    """
+
+    def __init__(
+        self,
+        config: DQNConfig,
+        observation_shape: tuple[int, ...],
+        num_actions: int,
+        online: keras.Model | None = None,
+        seed: int = 0,
+    ):
+        if not isinstance(config, DQNConfig):
+            raise TypeError(f"config must be a DQNConfig, got {type(config).__name__}")
+        self.config = config
+        self.observation_shape = tuple(int(d) for d in observation_shape)
+        self.num_actions = int(num_actions)
+        self.online = online if online is not None else self._build_network("online")
+        if tuple(self.online.output_shape[1:]) != (self.num_actions,):
+            raise ValueError(
+                f"online network outputs {self.online.output_shape[1:]}, "
+                f"expected ({self.num_actions},) Q-values"
+            )
+        self.target = self._build_network("target")
+        self.target.set_weights(self.online.get_weights())
+        self.optimizer = FusedAdam(
+            self.online.trainable_variables,
+            learning_rate=config.learning_rate,
+            epsilon=config.adam_epsilon,
+        )
+        self.rng = np.random.default_rng(seed)
+        self.steps = 0
+        """Agent steps taken (the exploration schedule's position)."""
+        self.updates = 0
+        """Gradient updates made."""
+        self.target_syncs = 0
+        """Times the target network was overwritten with the online weights."""
+        self._compile()
+
+    def _build_network(self, name: str) -> keras.Model:
+        return build_q_network(
+            self.observation_shape,
+            self.num_actions,
+            dueling=self.config.dueling,
+            hidden_units=self.config.hidden_units,
+            name=name,
+        )
+
+    def _compile(self) -> None:
+        online, target, optimizer, config = self.online, self.target, self.optimizer, self.config
+        obs_spec = tf.TensorSpec((None, *self.observation_shape), tf.uint8)
+        variables = online.trainable_variables
+
+        @tf.function(input_signature=[obs_spec])
+        def q_values(observations: tf.Tensor) -> tf.Tensor:
+            return online(observations, training=False)
+
+        @tf.function(
+            input_signature=[
+                obs_spec,
+                tf.TensorSpec((None,), tf.int32),
+                tf.TensorSpec((None,), tf.float32),
+                tf.TensorSpec((None,), tf.float32),
+                obs_spec,
+                tf.TensorSpec((None, self.num_actions), tf.bool),
+            ],
+            jit_compile=config.jit_compile,
+        )
+        def train_step(
+            observations: tf.Tensor,
+            actions: tf.Tensor,
+            returns: tf.Tensor,
+            discounts: tf.Tensor,
+            next_observations: tf.Tensor,
+            next_masks: tf.Tensor,
+        ) -> tuple[tf.Tensor, tf.Tensor]:
+            very_negative = tf.constant(-1e9, tf.float32)
+            next_target_q = target(next_observations, training=False)
+            if config.double_dqn:
+                selector = online(next_observations, training=False)
+            else:
+                selector = next_target_q
+            next_actions = tf.argmax(
+                tf.where(next_masks, selector, very_negative), axis=1, output_type=tf.int32
+            )
+            next_value = tf.gather(next_target_q, next_actions, batch_dims=1)
+            targets = tf.stop_gradient(returns + discounts * next_value)
+            with tf.GradientTape() as tape:
+                q = online(observations, training=True)
+                chosen_q = tf.gather(q, actions, batch_dims=1)
+                error = targets - chosen_q
+                if config.loss == "huber":
+                    abs_error = tf.abs(error)
+                    quadratic = tf.minimum(abs_error, 1.0)
+                    losses = 0.5 * quadratic**2 + (abs_error - quadratic)
+                else:
+                    losses = 0.5 * error**2
+                loss = tf.reduce_mean(losses)
+            gradients = tape.gradient(loss, variables)
+            if config.grad_clip_norm is not None:
+                gradients, _ = tf.clip_by_global_norm(gradients, config.grad_clip_norm)
+            optimizer.apply(gradients)
+            return loss, tf.reduce_mean(chosen_q)
+
+        @tf.function
+        def sync_target() -> None:
+            for target_var, online_var in zip(target.weights, online.weights, strict=True):
+                target_var.assign(online_var)
+
+        self._q_values = q_values
+        self._train_step = train_step
+        self._sync_target = sync_target
+
+    # ------------------------------------------------------------------ public API
+    def q_values(self, observation: np.ndarray) -> np.ndarray:
+        """Q-values of one observation (no batch axis)."""
+        return self._q_values(observation[None]).numpy()[0]
+
+    def act(
+        self,
+        observation: np.ndarray,
+        epsilon: float,
+        action_mask: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> int:
+        """Epsilon-greedy action; illegal actions are never chosen when a mask is given.
+
+        Args:
+            observation: One observation, no batch axis.
+            epsilon: Probability of a uniformly random (legal) action.
+            action_mask: Legal actions; all are legal when omitted.
+            rng: Generator for exploration; the agent's own by default. Evaluation passes its
+                own so that evaluating never shifts the training RNG stream.
+        """
+        rng = self.rng if rng is None else rng
+        if rng.random() < epsilon:
+            if action_mask is None:
+                return int(rng.integers(self.num_actions))
+            legal = np.flatnonzero(action_mask)
+            return int(legal[rng.integers(len(legal))])
+        q = self.q_values(observation)
+        if action_mask is not None:
+            q = np.where(action_mask, q, -np.inf)
+        return int(np.argmax(q))
+
+    def learn(self, batch: ReplayBatch) -> tuple[float, float]:
+        """One gradient update on a replay batch.
+
+        Returns:
+            The TD loss and the mean Q-value of the taken actions.
+        """
+        loss, mean_q = self._train_step(
+            batch.observations,
+            batch.actions,
+            batch.returns,
+            batch.discounts,
+            batch.next_observations,
+            batch.next_action_masks,
+        )
+        self.updates += 1
+        return float(loss), float(mean_q)
+
+    def sync_target(self) -> None:
+        """Copy the online weights into the target network."""
+        self._sync_target()
+        self.target_syncs += 1
+
+    def end_step(self) -> bool:
+        """Count one agent step; sync the target every ``target_sync_steps`` steps.
+
+        Returns:
+            Whether the target network was synced at this step.
+        """
+        self.steps += 1
+        if self.steps % self.config.target_sync_steps == 0:
+            self.sync_target()
+            return True
+        return False
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        """Weights, optimizer slots, counters and RNG state as plain values and arrays."""
+        return {
+            "format": STATE_FORMAT,
+            "config": self.config.model_dump(),
+            "observation_shape": self.observation_shape,
+            "num_actions": self.num_actions,
+            "online_weights": self.online.get_weights(),
+            "target_weights": self.target.get_weights(),
+            "optimizer_variables": self.optimizer.get_state(),
+            "rng_state": self.rng.bit_generator.state,
+            "steps": self.steps,
+            "updates": self.updates,
+            "target_syncs": self.target_syncs,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(
+                f"DQNAgent state format {state.get('format')!r} is not supported "
+                f"(this version reads {STATE_FORMAT})"
+            )
+        self.__init__(  # type: ignore[misc]
+            DQNConfig.model_validate(state["config"]),
+            tuple(state["observation_shape"]),
+            state["num_actions"],
+        )
+        self.online.set_weights(state["online_weights"])
+        self.target.set_weights(state["target_weights"])
+        self.optimizer.set_state(state["optimizer_variables"])
+        self.rng.bit_generator.state = state["rng_state"]
+        self.steps = state["steps"]
+        self.updates = state["updates"]
+        self.target_syncs = state["target_syncs"]

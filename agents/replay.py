@@ -1,0 +1,336 @@
+"""A preallocated replay buffer that stores each frame once and rebuilds stacks when sampling."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+STATE_FORMAT = 1
+"""Version of the pickled buffer state; bump when its keys change."""
+
+
+class ReplayBatch(NamedTuple):
+    """A sampled minibatch of n-step transitions.
+
+    Attributes:
+        observations: Stacked observations ``s_t``, shape ``(B, stack, *frame_shape)``.
+        actions: Actions ``a_t``, shape ``(B,)``, int32.
+        returns: Discounted n-step returns of learning rewards, shape ``(B,)``, float32.
+        discounts: ``gamma**n`` when the return bootstraps, 0 when it ended in a terminal.
+        next_observations: Stacked ``s_{t+n}`` (meaningless where ``discounts`` is 0).
+        next_action_masks: Legal actions in ``s_{t+n}``, shape ``(B, num_actions)``, bool.
+        indices: Absolute transition indices, for tests and prioritisation.
+    """
+
+    observations: np.ndarray
+    actions: np.ndarray
+    returns: np.ndarray
+    discounts: np.ndarray
+    next_observations: np.ndarray
+    next_action_masks: np.ndarray
+    indices: np.ndarray
+
+
+def buffer_nbytes(
+    capacity: int,
+    frame_shape: tuple[int, ...],
+    num_actions: int,
+    store_action_masks: bool = False,
+    frame_dtype: np.dtype | type = np.uint8,
+) -> int:
+    """Bytes a buffer of this shape preallocates (what the pipeline checks before training)."""
+    frame_bytes = int(np.prod(frame_shape)) * np.dtype(frame_dtype).itemsize
+    action_bytes = np.dtype(_action_dtype(num_actions)).itemsize
+    per_slot = frame_bytes + action_bytes + 4 + 3  # reward float32, three flag bytes
+    if store_action_masks:
+        per_slot += num_actions
+    return capacity * per_slot
+
+
+def _action_dtype(num_actions: int) -> type:
+    return np.uint8 if num_actions <= 256 else np.int32
+
+
+class ReplayBuffer:
+    """Circular replay of single frames with n-step returns and episode-aware frame stacks.
+
+    Transition ``t`` occupies slot ``t % capacity`` and stores the newest frame of ``s_t``, the
+    action, the learning reward (already clipped if the trainer clips), a learning-terminal flag
+    (game over, or a lost life when that counts as terminal), an episode-end flag (game over or
+    truncation) and an episode-start flag. Stacks are rebuilt at sampling time; a stack never
+    reaches across the start of an episode: earlier positions repeat the episode's first frame,
+    exactly as the environment's own stack does after a reset. ``s_{t+1}`` is the frame of
+    transition ``t+1``, so an n-step sample needs transitions up to ``t+n`` unless a terminal
+    comes first. Samples whose window is cut by a truncation, reaches past the newest
+    transition, or whose stack needs a frame already overwritten are never drawn.
+
+    Args:
+        capacity: Transitions kept.
+        frame_shape: Shape of one frame, e.g. ``(84, 84)``.
+        num_actions: Size of the discrete action space.
+        stack: Frames per observation; 1 for games whose observation is not a frame stack.
+        n_step: Length of the bootstrapped return.
+        gamma: Discount factor.
+        store_action_masks: Keep each state's legal-action mask (turn-based games), so the
+            target's max ranges over legal next actions only.
+        frame_dtype: dtype of stored frames.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        frame_shape: tuple[int, ...],
+        num_actions: int,
+        stack: int = 4,
+        n_step: int = 1,
+        gamma: float = 0.99,
+        store_action_masks: bool = False,
+        frame_dtype: np.dtype | type = np.uint8,
+    ):
+        if not isinstance(capacity, int | np.integer) or capacity < 1:
+            raise ValueError(f"capacity={capacity!r} must be a positive integer")
+        if stack < 1:
+            raise ValueError(f"stack={stack!r} must be at least 1")
+        if n_step < 1:
+            raise ValueError(f"n_step={n_step!r} must be at least 1")
+        if not 0.0 < gamma <= 1.0:
+            raise ValueError(f"gamma={gamma!r} must be in (0, 1]")
+        if num_actions < 1:
+            raise ValueError(f"num_actions={num_actions!r} must be at least 1")
+        if capacity <= stack + n_step:
+            raise ValueError(
+                f"capacity={capacity} is too small for stack={stack} and n_step={n_step}; "
+                f"use a capacity above {stack + n_step}"
+            )
+        self.capacity = int(capacity)
+        self.frame_shape = tuple(int(d) for d in frame_shape)
+        self.num_actions = int(num_actions)
+        self.stack = int(stack)
+        self.n_step = int(n_step)
+        self.gamma = float(gamma)
+        self.store_action_masks = bool(store_action_masks)
+        self.frame_dtype = np.dtype(frame_dtype)
+        self._allocate()
+        self.added = 0
+        """Transitions added since creation (absolute index of the next transition)."""
+
+    def _allocate(self) -> None:
+        cap = self.capacity
+        self._frames = np.zeros((cap, *self.frame_shape), dtype=self.frame_dtype)
+        self._actions = np.zeros(cap, dtype=_action_dtype(self.num_actions))
+        self._rewards = np.zeros(cap, dtype=np.float32)
+        self._terminal = np.zeros(cap, dtype=bool)
+        self._episode_end = np.zeros(cap, dtype=bool)
+        self._episode_start = np.zeros(cap, dtype=bool)
+        self._masks = (
+            np.ones((cap, self.num_actions), dtype=bool) if self.store_action_masks else None
+        )
+        self._discount_powers = (self.gamma ** np.arange(self.n_step)).astype(np.float32)
+
+    # ------------------------------------------------------------------ sizes
+    def __len__(self) -> int:
+        return min(self.added, self.capacity)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the buffer's arrays."""
+        arrays = [
+            self._frames,
+            self._actions,
+            self._rewards,
+            self._terminal,
+            self._episode_end,
+            self._episode_start,
+        ]
+        if self._masks is not None:
+            arrays.append(self._masks)
+        return sum(array.nbytes for array in arrays)
+
+    @property
+    def oldest(self) -> int:
+        """Absolute index of the oldest transition still stored."""
+        return max(0, self.added - self.capacity)
+
+    # ------------------------------------------------------------------ writing
+    def add(
+        self,
+        frame: np.ndarray,
+        action: int,
+        reward: float,
+        terminal: bool,
+        episode_end: bool,
+        episode_start: bool,
+        action_mask: np.ndarray | None = None,
+    ) -> None:
+        """Store transition ``t = added``.
+
+        Args:
+            frame: Newest frame of ``s_t`` (the whole observation when ``stack`` is 1).
+            action: ``a_t``.
+            reward: Learning reward ``r_t`` (clipped by the caller if it clips).
+            terminal: No bootstrapping past this transition (game over or life lost).
+            episode_end: The environment episode ended after this transition.
+            episode_start: ``s_t`` is the first state of an environment episode.
+            action_mask: Legal actions in ``s_t`` (required when ``store_action_masks``).
+        """
+        slot = self.added % self.capacity
+        self._frames[slot] = frame
+        self._actions[slot] = action
+        self._rewards[slot] = reward
+        self._terminal[slot] = terminal
+        self._episode_end[slot] = episode_end
+        self._episode_start[slot] = episode_start
+        if self._masks is not None:
+            if action_mask is None:
+                raise ValueError("action_mask is required: this buffer stores action masks")
+            self._masks[slot] = action_mask
+        self.added += 1
+
+    # ------------------------------------------------------------------ reading
+    def stacked(self, indices: np.ndarray) -> np.ndarray:
+        """Observations ``s_t`` for absolute indices, stacks clamped at episode starts."""
+        indices = np.asarray(indices, dtype=np.int64)
+        window = indices[:, None] - np.arange(self.stack - 1, -1, -1)[None, :]
+        starts = self._episode_start[window % self.capacity]
+        # The newest episode start inside the window (or -1): earlier positions repeat it.
+        latest_start = np.where(starts, window, -1).max(axis=1, keepdims=True)
+        window = np.maximum(window, latest_start)
+        return self._frames[window % self.capacity]
+
+    def valid(self, indices: np.ndarray) -> np.ndarray:
+        """Whether each absolute index can be sampled now (see the class docstring)."""
+        batch = self._windows(np.asarray(indices, dtype=np.int64))
+        return batch[0]
+
+    def _windows(
+        self, t: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Validity, n-step returns, discounts and bootstrap indices for indices ``t``."""
+        offsets = np.arange(self.n_step)
+        window = t[:, None] + offsets[None, :]
+        written = window < self.added
+        slots = window % self.capacity
+        terminal = self._terminal[slots] & written
+        stop = (terminal | self._episode_end[slots]) & written
+        has_stop = stop.any(axis=1)
+        first_stop = np.where(has_stop, stop.argmax(axis=1), self.n_step - 1)
+        ends_in_terminal = has_stop & terminal[np.arange(len(t)), first_stop]
+        included = offsets[None, :] <= first_stop[:, None]
+        returns = (self._rewards[slots] * self._discount_powers * included).sum(axis=1)
+        bootstrap_index = t + self.n_step
+        valid = (
+            (t >= self.oldest + self.stack - 1)
+            & (t < self.added)
+            # a truncation inside the window leaves no state to bootstrap from
+            & ~(has_stop & ~ends_in_terminal)
+            # bootstrapping needs s_{t+n} already written
+            & (ends_in_terminal | (bootstrap_index < self.added))
+        )
+        discounts = np.where(ends_in_terminal, 0.0, self.gamma**self.n_step).astype(np.float32)
+        bootstrap_index = np.where(ends_in_terminal, t, bootstrap_index)
+        return valid, returns.astype(np.float32), discounts, bootstrap_index
+
+    def can_sample(self) -> bool:
+        """True once at least one transition is valid."""
+        low = self.oldest + self.stack - 1
+        if self.added <= low:
+            return False
+        return bool(self.valid(np.arange(low, self.added)).any())
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
+        """Draw a uniform minibatch of valid transitions.
+
+        Raises:
+            RuntimeError: If no transition is valid yet.
+        """
+        low = self.oldest + self.stack - 1
+        if self.added <= low:
+            raise RuntimeError(
+                f"cannot sample: {self.added} transitions stored, need more than {low}"
+            )
+        chosen = np.empty(0, dtype=np.int64)
+        for _ in range(100):
+            candidates = rng.integers(low, self.added, size=batch_size * 2)
+            chosen = np.concatenate([chosen, candidates[self.valid(candidates)]])
+            if len(chosen) >= batch_size:
+                break
+        else:
+            raise RuntimeError("cannot sample: no valid transition found in the buffer")
+        t = chosen[:batch_size]
+        _, returns, discounts, next_t = self._windows(t)
+        slots = t % self.capacity
+        if self._masks is not None:
+            next_masks = self._masks[next_t % self.capacity]
+        else:
+            next_masks = np.ones((batch_size, self.num_actions), dtype=bool)
+        return ReplayBatch(
+            observations=self.stacked(t),
+            actions=self._actions[slots].astype(np.int32),
+            returns=returns,
+            discounts=discounts,
+            next_observations=self.stacked(next_t),
+            next_action_masks=next_masks,
+            indices=t,
+        )
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        """Only the filled slots are pickled; an empty 100k buffer pickles to a few bytes."""
+        filled = len(self)
+        arrays = {
+            "frames": self._frames[:filled],
+            "actions": self._actions[:filled],
+            "rewards": self._rewards[:filled],
+            "terminal": self._terminal[:filled],
+            "episode_end": self._episode_end[:filled],
+            "episode_start": self._episode_start[:filled],
+        }
+        if self._masks is not None:
+            arrays["masks"] = self._masks[:filled]
+        return {
+            "format": STATE_FORMAT,
+            "capacity": self.capacity,
+            "frame_shape": self.frame_shape,
+            "num_actions": self.num_actions,
+            "stack": self.stack,
+            "n_step": self.n_step,
+            "gamma": self.gamma,
+            "store_action_masks": self.store_action_masks,
+            "frame_dtype": self.frame_dtype.str,
+            "added": self.added,
+            "arrays": arrays,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(
+                f"ReplayBuffer state format {state.get('format')!r} is not supported "
+                f"(this version reads {STATE_FORMAT})"
+            )
+        self.__init__(  # type: ignore[misc]
+            capacity=state["capacity"],
+            frame_shape=tuple(state["frame_shape"]),
+            num_actions=state["num_actions"],
+            stack=state["stack"],
+            n_step=state["n_step"],
+            gamma=state["gamma"],
+            store_action_masks=state["store_action_masks"],
+            frame_dtype=np.dtype(state["frame_dtype"]),
+        )
+        self.added = int(state["added"])
+        arrays = state["arrays"]
+        filled = len(arrays["frames"])
+        if filled != len(self):
+            raise ValueError(
+                f"ReplayBuffer state holds {filled} slots, expected {len(self)} "
+                f"for added={self.added}, capacity={self.capacity}"
+            )
+        self._frames[:filled] = arrays["frames"]
+        self._actions[:filled] = arrays["actions"]
+        self._rewards[:filled] = arrays["rewards"]
+        self._terminal[:filled] = arrays["terminal"]
+        self._episode_end[:filled] = arrays["episode_end"]
+        self._episode_start[:filled] = arrays["episode_start"]
+        if self._masks is not None:
+            self._masks[:filled] = arrays["masks"]

@@ -1,0 +1,170 @@
+"""The training loop: plain Python, usable from a notebook without ZenML."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from agents.dqn import DQNAgent
+from agents.replay import ReplayBuffer
+from agents.schedules import LinearSchedule
+from config import RunConfig
+from envs.base import GameWrapper
+
+
+@dataclass
+class TrainingHistory:
+    """What happened during training, as plain lists (ZenML metadata keeps whole curves).
+
+    Attributes:
+        episode_scores: Unclipped score of each finished episode.
+        episode_steps: Agent steps of each finished episode.
+        episode_end_steps: Agent step at which each episode finished.
+        curve_steps: Agent step of each learning-curve point (every ``log_every`` steps).
+        curve_loss: Mean TD loss over the interval (NaN before learning starts).
+        curve_mean_q: Mean Q-value of the taken actions over the interval.
+        curve_epsilon: Exploration epsilon at the point.
+        curve_steps_per_second: Agent steps per second over the interval.
+    """
+
+    episode_scores: list[float] = field(default_factory=list)
+    episode_steps: list[int] = field(default_factory=list)
+    episode_end_steps: list[int] = field(default_factory=list)
+    curve_steps: list[int] = field(default_factory=list)
+    curve_loss: list[float] = field(default_factory=list)
+    curve_mean_q: list[float] = field(default_factory=list)
+    curve_epsilon: list[float] = field(default_factory=list)
+    curve_steps_per_second: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (NaN becomes None)."""
+        return {
+            key: [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+            for key, values in asdict(self).items()
+        }
+
+
+class Trainer:
+    """Runs DQN on one game: act, store, learn, sync, repeat.
+
+    The trainer owns no state of its own beyond the history: the agent holds the counters and
+    RNG, the game holds the episode, the buffer holds the experience. Continuing a trainer built
+    from unpickled parts therefore continues the same run.
+
+    Args:
+        game: The environment (reset by the caller or reset here on first use).
+        agent: The learner.
+        buffer: The replay buffer.
+        config: The run's configuration.
+    """
+
+    def __init__(
+        self, game: GameWrapper, agent: DQNAgent, buffer: ReplayBuffer, config: RunConfig
+    ):
+        self.game = game
+        self.agent = agent
+        self.buffer = buffer
+        self.config = config
+        self.epsilon = LinearSchedule(
+            config.exploration.epsilon_start,
+            config.exploration.epsilon_end,
+            config.exploration.epsilon_decay_steps,
+        )
+        self.history = TrainingHistory()
+
+    def run(self, steps: int, progress: bool | None = None) -> TrainingHistory:
+        """Train for ``steps`` agent steps.
+
+        Args:
+            steps: Agent steps to take.
+            progress: Show a progress bar; by default only when stderr is a terminal.
+
+        Returns:
+            The history of this call (scores, curves).
+        """
+        if steps < 1:
+            raise ValueError(f"steps={steps!r} must be a positive number of agent steps")
+        game, agent, buffer = self.game, self.agent, self.buffer
+        dqn, replay = self.config.dqn, self.config.replay
+        history = self.history
+        masks = game.masks_actions
+        if game.needs_reset:
+            observation, _ = game.reset(seed=self.config.seed if agent.steps == 0 else None)
+        else:
+            observation = game.current_observation()
+        episode_start = game.episode_steps == 0
+        interval_losses: list[float] = []
+        interval_q: list[float] = []
+        interval_start = time.perf_counter()
+        interval_first_step = agent.steps
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = tqdm(total=steps, disable=not show, unit="step", dynamic_ncols=True, leave=True)
+        try:
+            for _ in range(steps):
+                epsilon = self.epsilon(agent.steps)
+                mask = game.action_mask() if masks else None
+                action = agent.act(observation, epsilon, mask)
+                next_observation, reward, terminated, truncated, info = game.step(action)
+                learn_reward = float(np.sign(reward)) if dqn.clip_rewards else reward
+                learn_terminal = terminated or (
+                    dqn.terminal_on_life_loss and bool(info.get("life_lost", False))
+                )
+                buffer.add(
+                    observation[-1],  # the newest frame; the buffer rebuilds the stack
+                    action,
+                    learn_reward,
+                    learn_terminal,
+                    terminated or truncated,
+                    episode_start,
+                    mask,
+                )
+                episode_start = False
+                if agent.steps >= replay.warmup_steps and agent.steps % dqn.train_frequency == 0:
+                    loss, mean_q = agent.learn(buffer.sample(dqn.batch_size, agent.rng))
+                    interval_losses.append(loss)
+                    interval_q.append(mean_q)
+                agent.end_step()
+                observation = next_observation
+                if terminated or truncated:
+                    history.episode_scores.append(float(info["score"]))
+                    history.episode_steps.append(game.episode_steps)
+                    history.episode_end_steps.append(agent.steps)
+                    observation, _ = game.reset()
+                    episode_start = True
+                if agent.steps % self.config.train.log_every == 0:
+                    now = time.perf_counter()
+                    rate = (agent.steps - interval_first_step) / max(now - interval_start, 1e-9)
+                    history.curve_steps.append(agent.steps)
+                    history.curve_loss.append(
+                        float(np.mean(interval_losses)) if interval_losses else math.nan
+                    )
+                    history.curve_mean_q.append(
+                        float(np.mean(interval_q)) if interval_q else math.nan
+                    )
+                    history.curve_epsilon.append(epsilon)
+                    history.curve_steps_per_second.append(rate)
+                    interval_losses, interval_q = [], []
+                    interval_start, interval_first_step = now, agent.steps
+                bar.update(1)
+                if show and agent.steps % 100 == 0:
+                    bar.set_postfix(self._postfix(epsilon), refresh=False)
+        finally:
+            bar.close()
+        return history
+
+    def _postfix(self, epsilon: float) -> dict[str, Any]:
+        scores = self.history.episode_scores
+        losses = [v for v in self.history.curve_loss[-1:] if not math.isnan(v)]
+        return {
+            "episodes": len(scores),
+            "last": f"{scores[-1]:.0f}" if scores else "-",
+            "mean100": f"{np.mean(scores[-100:]):.1f}" if scores else "-",
+            "eps": f"{epsilon:.3f}",
+            "loss": f"{losses[-1]:.4f}" if losses else "-",
+        }

@@ -1,0 +1,337 @@
+"""Typed configuration for every run: one model per concern, one docstring per field.
+
+Resolution order, lowest to highest priority:
+
+1. the per-game defaults in :func:`default_config`;
+2. a YAML file (``configs/<game>.yaml`` when it exists, or ``--config PATH``);
+3. command-line flags.
+
+Every value lives in exactly one place. A value that two components need (the frame stack is
+both the environment's observation depth and the replay buffer's stack length; ``n_step`` and
+``gamma`` drive both the buffer's returns and the agent's bootstrap) is read from that one
+field by both, never copied into a second constant.
+
+This module is imported by the CLI before ZenML starts, so it only imports pydantic and YAML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+ATARI_100K_STEPS = 100_000
+"""Agent steps in the Atari-100k protocol (400,000 frames at frame skip 4)."""
+
+
+class ConfigError(ValueError):
+    """A user-facing configuration error: one line naming the field, the value and the fix."""
+
+
+class _Model(BaseModel):
+    """Base for config models: unknown keys are errors, field docstrings become descriptions."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=False)
+
+
+class AtariConfig(_Model):
+    """How an Atari game is emulated and preprocessed (the standard DQN pipeline)."""
+
+    kind: Literal["atari"] = "atari"
+    """Which wrapper family this config is for."""
+
+    rom: str = "breakout"
+    """ale-py ROM id, e.g. ``breakout``, ``pong``, ``space_invaders`` (ale-py ships them)."""
+
+    frame_skip: int = Field(4, ge=1, le=16)
+    """Emulator frames per agent step; the action repeats and rewards are summed."""
+
+    max_pool_frames: bool = True
+    """Max-pool the last two emulator frames of each step (removes Atari sprite flicker)."""
+
+    screen_size: int = Field(84, ge=16, le=210)
+    """Side of the square grayscale observation, in pixels."""
+
+    frame_stack: int = Field(4, ge=1, le=16)
+    """Frames stacked into one observation; the replay buffer rebuilds stacks of this depth."""
+
+    noop_max: int = Field(30, ge=0)
+    """Up to this many no-op actions at the start of each episode (random start states)."""
+
+    fire_on_reset: bool = True
+    """Press FIRE at the start of each episode and after each lost life, in games whose second
+    action is FIRE (Breakout otherwise waits for a serve the agent has not learnt to make)."""
+
+    repeat_action_probability: float = Field(0.0, ge=0.0, le=1.0)
+    """Sticky actions: probability the emulator repeats the previous action (Machado et al.
+    2018 recommend 0.25; the Atari-100k protocol uses 0)."""
+
+    full_action_space: bool = False
+    """Use all 18 Atari actions instead of the game's minimal action set."""
+
+    max_episode_frames: int = Field(108_000, ge=1)
+    """Truncate an episode after this many emulator frames (30 minutes of play at 60 Hz)."""
+
+
+class DQNConfig(_Model):
+    """The learner: network, targets and optimisation."""
+
+    double_dqn: bool = True
+    """Select the next action with the online network and evaluate it with the target network
+    (van Hasselt et al. 2016)."""
+
+    dueling: bool = True
+    """Split the head into value and advantage streams (Wang et al. 2016)."""
+
+    hidden_units: int = Field(512, ge=1)
+    """Units in the fully connected layer after the Nature DQN convolutions."""
+
+    loss: Literal["huber", "mse"] = "huber"
+    """TD loss: Huber (smooth L1, as in the Nature DQN) or mean squared error."""
+
+    learning_rate: float = Field(1e-4, gt=0.0)
+    """Adam learning rate."""
+
+    adam_epsilon: float = Field(1.5e-4, gt=0.0)
+    """Adam epsilon (Dopamine's 1.5e-4 for pixel DQN)."""
+
+    gamma: float = Field(0.99, gt=0.0, le=1.0)
+    """Discount factor."""
+
+    n_step: int = Field(10, ge=1, le=100)
+    """Steps in the bootstrapped return; 10 as in data-efficient Rainbow and DrQ for 100k."""
+
+    grad_clip_norm: float | None = Field(10.0, gt=0.0)
+    """Clip gradients to this global norm; ``null`` disables clipping."""
+
+    batch_size: int = Field(32, ge=1)
+    """Transitions per gradient update."""
+
+    train_frequency: int = Field(1, ge=1)
+    """Agent steps between gradient updates (1 = one update per step, the 100k regime)."""
+
+    target_sync_steps: int = Field(2_000, ge=1)
+    """Copy the online weights into the target network every this many agent steps."""
+
+    clip_rewards: bool = True
+    """Learn from the sign of each reward; reported scores are never clipped."""
+
+    terminal_on_life_loss: bool = True
+    """Treat a lost life as terminal for learning only; the episode itself goes on."""
+
+    jit_compile: bool = False
+    """Compile the update with XLA (faster on some CPUs, slower to start)."""
+
+
+class ReplayConfig(_Model):
+    """The replay buffer."""
+
+    capacity: int = Field(100_000, ge=1)
+    """Transitions kept; each 84x84 frame is stored once as uint8 (7 KB per transition)."""
+
+    warmup_steps: int = Field(1_600, ge=1)
+    """Agent steps of experience collected before the first gradient update."""
+
+
+class ExplorationConfig(_Model):
+    """Linear epsilon-greedy schedule over agent steps."""
+
+    epsilon_start: float = Field(1.0, ge=0.0, le=1.0)
+    """Epsilon at step 0."""
+
+    epsilon_end: float = Field(0.01, ge=0.0, le=1.0)
+    """Epsilon after the decay, kept until the end of training."""
+
+    epsilon_decay_steps: int = Field(5_000, ge=1)
+    """Agent steps over which epsilon falls linearly from start to end."""
+
+
+class TrainConfig(_Model):
+    """The training loop."""
+
+    steps: int = Field(ATARI_100K_STEPS, ge=1)
+    """Agent steps to train for (Atari-100k: 100,000 agent steps = 400,000 frames)."""
+
+    log_every: int = Field(1_000, ge=1)
+    """Agent steps between points on the logged learning curves."""
+
+
+class EvalConfig(_Model):
+    """The evaluation step."""
+
+    episodes: int = Field(10, ge=1)
+    """Evaluation episodes for the agent, and the same number for the random baseline."""
+
+    epsilon: float = Field(0.05, ge=0.0, le=1.0)
+    """Exploration during evaluation (0.05 as in the Nature DQN protocol)."""
+
+    seed: int = 10_000
+    """First evaluation seed; episode k uses ``seed + k`` for both the agent and the baseline."""
+
+    max_episode_frames: int = Field(108_000, ge=1)
+    """Cap on emulator frames per evaluation episode."""
+
+
+class RunConfig(_Model):
+    """Everything one training run needs."""
+
+    game: str = "breakout"
+    """The game: ``breakout`` or ``atari:<Name>`` for any ALE game (e.g. ``atari:Pong``)."""
+
+    seed: int = 0
+    """Seed for the environment, the network initialisation, exploration and replay sampling."""
+
+    run_name: str | None = None
+    """ZenML run name; ``null`` lets ZenML generate one."""
+
+    enable_cache: bool = True
+    """Let ZenML reuse cached outputs of the setup steps (train and evaluate never cache)."""
+
+    env: AtariConfig = Field(default_factory=AtariConfig)
+    """Environment settings."""
+
+    dqn: DQNConfig = Field(default_factory=DQNConfig)
+    """Learner settings."""
+
+    replay: ReplayConfig = Field(default_factory=ReplayConfig)
+    """Replay buffer settings."""
+
+    exploration: ExplorationConfig = Field(default_factory=ExplorationConfig)
+    """Exploration schedule."""
+
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    """Training loop settings."""
+
+    evaluate: EvalConfig = Field(default_factory=EvalConfig)
+    """Evaluation settings."""
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> RunConfig:
+        if self.replay.warmup_steps > self.replay.capacity:
+            raise ValueError(
+                f"replay.warmup_steps={self.replay.warmup_steps} exceeds "
+                f"replay.capacity={self.replay.capacity}: learning would never start; "
+                "use a warm-up no larger than the capacity"
+            )
+        if self.dqn.batch_size > self.replay.capacity:
+            raise ValueError(
+                f"dqn.batch_size={self.dqn.batch_size} exceeds replay.capacity="
+                f"{self.replay.capacity}; use a batch no larger than the buffer"
+            )
+        return self
+
+
+def default_config(game: str) -> RunConfig:
+    """Per-game defaults, before any YAML file or flag.
+
+    Args:
+        game: A game name as accepted by ``--game``.
+
+    Returns:
+        The default configuration for that game.
+
+    Raises:
+        ConfigError: If the game is unknown.
+    """
+    from envs.registry import resolve_game  # light: no emulator is imported
+
+    spec = resolve_game(game)
+    return RunConfig.model_validate({"game": game, "env": spec.default_env})
+
+
+def _format_validation_error(error: ValidationError, source: str) -> str:
+    """Turn pydantic's multi-line report into one line: field, value, what is allowed."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "config"
+    value = first.get("input")
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        return f"{source}: unknown config key '{field}'; see the config reference in README.md"
+    message = first["msg"]
+    if message.startswith("Value error, "):
+        return f"{source}: {message.removeprefix('Value error, ')}"
+    return f"{source}: {field}={value!r} is invalid: {message}"
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML config file into a mapping.
+
+    Raises:
+        ConfigError: If the file is missing, unreadable, malformed or not a mapping.
+    """
+    if not path.is_file():
+        raise ConfigError(f"--config: file '{path}' does not exist; pass a YAML file path")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"--config: '{path}' is not valid YAML{where}") from exc
+    except OSError as exc:
+        raise ConfigError(f"--config: cannot read '{path}': {exc.strerror}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"--config: '{path}' must hold a mapping of config keys, got {type(data).__name__}"
+        )
+    return data
+
+
+def game_config_path(game: str) -> Path:
+    """The YAML file that ``--game`` picks up when no ``--config`` is given."""
+    return CONFIG_DIR / f"{game.replace(':', '_').lower()}.yaml"
+
+
+def resolve_config(
+    game: str,
+    config_path: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> RunConfig:
+    """Build the run's config from defaults, a YAML file and flag overrides.
+
+    Args:
+        game: The ``--game`` value.
+        config_path: ``--config``; defaults to ``configs/<game>.yaml`` when that file exists.
+        overrides: Nested mapping of flag values, highest priority.
+
+    Returns:
+        The validated configuration.
+
+    Raises:
+        ConfigError: One line naming the field, the value and what is allowed.
+    """
+    base = default_config(game).model_dump()
+    source = "config"
+    if config_path is None and game_config_path(game).is_file():
+        config_path = game_config_path(game)
+    if config_path is not None:
+        file_values = load_yaml(config_path)
+        file_game = file_values.get("game")
+        if file_game is not None and file_game != game:
+            raise ConfigError(
+                f"{config_path}: game={file_game!r} does not match --game {game!r}; "
+                "drop one of them or make them agree"
+            )
+        base = _deep_merge(base, file_values)
+        source = str(config_path)
+    if overrides:
+        base = _deep_merge(base, overrides)
+    try:
+        return RunConfig.model_validate(base)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from None

@@ -1,0 +1,64 @@
+"""The interface every game wrapper implements."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+
+class GameWrapper(gym.Env):
+    """A game the DQN pipeline can train on: a gymnasium env with a legal-action mask and
+    picklable state.
+
+    Pickling a wrapper captures the emulator's full state (never the emulator object), so an
+    unpickled wrapper continues the same episode with the same frames for the same actions.
+    Subclasses implement ``__getstate__``/``__setstate__`` returning plain Python and numpy
+    values only: the artifact loader refuses anything else.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 30}
+
+    @property
+    @abstractmethod
+    def num_actions(self) -> int:
+        """Size of the discrete action space."""
+
+    @abstractmethod
+    def action_mask(self) -> np.ndarray:
+        """Boolean mask of the actions that are legal in the current state."""
+
+    @abstractmethod
+    def current_observation(self) -> np.ndarray:
+        """The observation of the current state (what the last reset or step returned)."""
+
+    @property
+    @abstractmethod
+    def needs_reset(self) -> bool:
+        """True before the first reset and after an episode ended."""
+
+    @property
+    @abstractmethod
+    def episode_steps(self) -> int:
+        """Agent steps taken in the current episode (0 right after a reset)."""
+
+    @property
+    @abstractmethod
+    def frame_stack(self) -> int:
+        """Frames per observation (the observation's first axis); the replay buffer stores
+        one frame per transition and rebuilds the stack."""
+
+    masks_actions: bool = False
+    """True for games where some actions can be illegal (the mask is then stored and used)."""
+
+    @abstractmethod
+    def frame(self) -> np.ndarray:
+        """An RGB frame (H, W, 3) of the current state, for GIFs."""
+
+    def render(self) -> np.ndarray | None:  # type: ignore[override]
+        """Return the current RGB frame when ``render_mode='rgb_array'``."""
+        if self.render_mode == "rgb_array":
+            return self.frame()
+        return None
