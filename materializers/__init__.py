@@ -1,0 +1,23 @@
+"""Safe materializers. Importing this package registers them with ZenML."""
+
+from materializers.artifacts import (
+    AgentMaterializer,
+    GameWrapperMaterializer,
+    ReplayBufferMaterializer,
+)
+from materializers.keras_model import KerasModelMaterializer
+from materializers.safe_pickle import (
+    CorruptArtifactError,
+    RestrictedUnpickler,
+    UnsafeArtifactError,
+)
+
+__all__ = [
+    "AgentMaterializer",
+    "CorruptArtifactError",
+    "GameWrapperMaterializer",
+    "KerasModelMaterializer",
+    "ReplayBufferMaterializer",
+    "RestrictedUnpickler",
+    "UnsafeArtifactError",
+]

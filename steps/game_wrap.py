@@ -1,0 +1,29 @@
+"""Step: build the game and start its first episode."""
+
+from typing import Annotated
+
+from zenml import log_metadata, step
+
+from config import RunConfig
+from envs import make_game
+from envs.base import GameWrapper
+from materializers import GameWrapperMaterializer
+
+
+@step(output_materializers=GameWrapperMaterializer)
+def game_wrap(config: RunConfig) -> Annotated[GameWrapper, "game_wrapper"]:
+    """Create the game wrapper and reset it with the run's seed.
+
+    The artifact holds the emulator's state, so every later step continues the same episode.
+    """
+    game = make_game(config.env)
+    game.reset(seed=config.seed)
+    log_metadata(
+        metadata={
+            "game": config.game,
+            "num_actions": game.num_actions,
+            "action_meanings": list(getattr(game, "action_meanings", [])),
+            "observation_shape": list(game.observation_space.shape or ()),
+        }
+    )
+    return game

@@ -1,0 +1,62 @@
+"""Test isolation: every test session gets its own ZenML config and store.
+
+ZenML reads ``ZENML_CONFIG_PATH`` when it is first imported, so the variables are set here,
+at conftest import, before any test module imports ZenML. The user's own stores are never
+touched.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_ZENML_HOME = tempfile.mkdtemp(prefix="zenrl-tests-zenml-")
+os.environ["ZENML_CONFIG_PATH"] = _ZENML_HOME
+os.environ["ZENML_ANALYTICS_OPT_IN"] = "false"
+os.environ["ZENML_LOGGING_VERBOSITY"] = "WARN"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("ZENML_DEBUG", "false")
+os.environ.pop("ZENML_STORE_URL", None)
+os.environ.pop("ZENML_STORE_TYPE", None)
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def zenml_home() -> Path:
+    """The session's private ZenML config directory (SQLite store and artifact store)."""
+    return Path(_ZENML_HOME)
+
+
+@pytest.fixture(scope="session")
+def zenml_client(zenml_home: Path):  # type: ignore[no-untyped-def]
+    """A ZenML client on the isolated default local stack."""
+    from zenml.client import Client
+
+    client = Client()
+    assert str(zenml_home) in client.active_stack.artifact_store.path, (
+        "tests must never use the user's own ZenML store"
+    )
+    return client
+
+
+@pytest.fixture()
+def tiny_config():  # type: ignore[no-untyped-def]
+    """A Breakout config small enough for a pipeline run of a few seconds."""
+    from config import resolve_config
+
+    return resolve_config(
+        "breakout",
+        overrides={
+            "train": {"steps": 300, "log_every": 100},
+            "replay": {"capacity": 1_000, "warmup_steps": 100},
+            "dqn": {"train_frequency": 4, "target_sync_steps": 100, "n_step": 3},
+            "evaluate": {"episodes": 2, "max_episode_frames": 2_000},
+            "enable_cache": False,
+        },
+    )
