@@ -119,6 +119,13 @@ def parse_config(argv: list[str] | None = None) -> RunConfig:
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_config(argv)
+    if config.train.steps <= config.replay.warmup_steps:
+        print(
+            f"warning: train.steps={config.train.steps} <= replay.warmup_steps="
+            f"{config.replay.warmup_steps}: no gradient update will happen; lower the warm-up "
+            "in a --config file or train longer",
+            file=sys.stderr,
+        )
     print(
         f"training {config.game}: {config.train.steps:,} agent steps, seed {config.seed}, "
         f"warm-up {config.replay.warmup_steps:,}, evaluation {config.evaluate.episodes} episodes"

@@ -88,6 +88,41 @@ class DQNAgent:
         def q_values(observations: tf.Tensor) -> tf.Tensor:
             return online(observations, training=False)
 
+        def td_targets(
+            returns: tf.Tensor,
+            discounts: tf.Tensor,
+            next_observations: tf.Tensor,
+            next_masks: tf.Tensor,
+        ) -> tf.Tensor:
+            """r + gamma^n * Q_target(s', argmax over legal a' of Q_select(s', a'))."""
+            next_target_q = target(next_observations, training=False)
+            if config.double_dqn:  # select with the online network (van Hasselt et al.)
+                selector = online(next_observations, training=False)
+            else:
+                selector = next_target_q
+            very_negative = tf.constant(-1e9, tf.float32)
+            next_actions = tf.argmax(
+                tf.where(next_masks, selector, very_negative), axis=1, output_type=tf.int32
+            )
+            next_value = tf.gather(next_target_q, next_actions, batch_dims=1)
+            return tf.stop_gradient(returns + discounts * next_value)
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec((None,), tf.float32),
+                tf.TensorSpec((None,), tf.float32),
+                obs_spec,
+                tf.TensorSpec((None, self.num_actions), tf.bool),
+            ]
+        )
+        def compiled_td_targets(
+            returns: tf.Tensor,
+            discounts: tf.Tensor,
+            next_observations: tf.Tensor,
+            next_masks: tf.Tensor,
+        ) -> tf.Tensor:
+            return td_targets(returns, discounts, next_observations, next_masks)
+
         @tf.function(
             input_signature=[
                 obs_spec,
@@ -107,17 +142,7 @@ class DQNAgent:
             next_observations: tf.Tensor,
             next_masks: tf.Tensor,
         ) -> tuple[tf.Tensor, tf.Tensor]:
-            very_negative = tf.constant(-1e9, tf.float32)
-            next_target_q = target(next_observations, training=False)
-            if config.double_dqn:
-                selector = online(next_observations, training=False)
-            else:
-                selector = next_target_q
-            next_actions = tf.argmax(
-                tf.where(next_masks, selector, very_negative), axis=1, output_type=tf.int32
-            )
-            next_value = tf.gather(next_target_q, next_actions, batch_dims=1)
-            targets = tf.stop_gradient(returns + discounts * next_value)
+            targets = td_targets(returns, discounts, next_observations, next_masks)
             with tf.GradientTape() as tape:
                 q = online(observations, training=True)
                 chosen_q = tf.gather(q, actions, batch_dims=1)
@@ -141,6 +166,7 @@ class DQNAgent:
                 target_var.assign(online_var)
 
         self._q_values = q_values
+        self._td_targets = compiled_td_targets
         self._train_step = train_step
         self._sync_target = sync_target
 
@@ -192,6 +218,12 @@ class DQNAgent:
         )
         self.updates += 1
         return float(loss), float(mean_q)
+
+    def td_targets(self, batch: ReplayBatch) -> np.ndarray:
+        """The bootstrapped targets :meth:`learn` regresses towards, for a batch."""
+        return self._td_targets(
+            batch.returns, batch.discounts, batch.next_observations, batch.next_action_masks
+        ).numpy()
 
     def sync_target(self) -> None:
         """Copy the online weights into the target network."""

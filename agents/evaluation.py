@@ -51,7 +51,9 @@ def play_episodes(
     return results
 
 
-def random_policy(observation: np.ndarray, action_mask: np.ndarray, rng: np.random.Generator) -> int:
+def random_policy(
+    observation: np.ndarray, action_mask: np.ndarray, rng: np.random.Generator
+) -> int:
     """Uniform over legal actions."""
     legal = np.flatnonzero(action_mask)
     return int(legal[rng.integers(len(legal))])

@@ -30,9 +30,7 @@ def build_q_network(
         An unbuilt-free, ready Keras functional model mapping observations to Q-values.
     """
     if len(observation_shape) != 3:
-        raise ValueError(
-            f"observation_shape={observation_shape!r} must be (stack, height, width)"
-        )
+        raise ValueError(f"observation_shape={observation_shape!r} must be (stack, height, width)")
     if num_actions < 1:
         raise ValueError(f"num_actions={num_actions!r} must be at least 1")
     inputs = keras.Input(shape=observation_shape, dtype="uint8", name="observation")

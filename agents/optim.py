@@ -53,7 +53,9 @@ class FusedAdam:
         step = tf.cast(self.iterations.assign_add(1), tf.float32)
         beta_1_power = tf.pow(tf.constant(self.beta_1, tf.float32), step)
         beta_2_power = tf.pow(tf.constant(self.beta_2, tf.float32), step)
-        for variable, m, v, gradient in zip(self._targets, self._m, self._v, gradients, strict=True):
+        for variable, m, v, gradient in zip(
+            self._targets, self._m, self._v, gradients, strict=True
+        ):
             tf.raw_ops.ResourceApplyAdam(
                 var=variable.handle,
                 m=m.handle,

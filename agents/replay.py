@@ -118,7 +118,7 @@ class ReplayBuffer:
     def _allocate(self) -> None:
         cap = self.capacity
         self._frames = np.zeros((cap, *self.frame_shape), dtype=self.frame_dtype)
-        self._actions = np.zeros(cap, dtype=_action_dtype(self.num_actions))
+        self._actions: np.ndarray = np.zeros(cap, dtype=_action_dtype(self.num_actions))
         self._rewards = np.zeros(cap, dtype=np.float32)
         self._terminal = np.zeros(cap, dtype=bool)
         self._episode_end = np.zeros(cap, dtype=bool)
@@ -203,9 +203,7 @@ class ReplayBuffer:
         batch = self._windows(np.asarray(indices, dtype=np.int64))
         return batch[0]
 
-    def _windows(
-        self, t: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _windows(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Validity, n-step returns, discounts and bootstrap indices for indices ``t``."""
         offsets = np.arange(self.n_step)
         window = t[:, None] + offsets[None, :]

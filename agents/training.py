@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -64,9 +65,7 @@ class Trainer:
         config: The run's configuration.
     """
 
-    def __init__(
-        self, game: GameWrapper, agent: DQNAgent, buffer: ReplayBuffer, config: RunConfig
-    ):
+    def __init__(self, game: GameWrapper, agent: DQNAgent, buffer: ReplayBuffer, config: RunConfig):
         self.game = game
         self.agent = agent
         self.buffer = buffer
@@ -78,12 +77,18 @@ class Trainer:
         )
         self.history = TrainingHistory()
 
-    def run(self, steps: int, progress: bool | None = None) -> TrainingHistory:
+    def run(
+        self,
+        steps: int,
+        progress: bool | None = None,
+        callback: Callable[[Trainer], None] | None = None,
+    ) -> TrainingHistory:
         """Train for ``steps`` agent steps.
 
         Args:
             steps: Agent steps to take.
             progress: Show a progress bar; by default only when stderr is a terminal.
+            callback: Called after every agent step with the trainer (checkpointing, tests).
 
         Returns:
             The history of this call (scores, curves).
@@ -111,7 +116,8 @@ class Trainer:
                 mask = game.action_mask() if masks else None
                 action = agent.act(observation, epsilon, mask)
                 next_observation, reward, terminated, truncated, info = game.step(action)
-                learn_reward = float(np.sign(reward)) if dqn.clip_rewards else reward
+                raw_reward = float(reward)
+                learn_reward = float(np.sign(raw_reward)) if dqn.clip_rewards else raw_reward
                 learn_terminal = terminated or (
                     dqn.terminal_on_life_loss and bool(info.get("life_lost", False))
                 )
@@ -152,6 +158,8 @@ class Trainer:
                     interval_losses, interval_q = [], []
                     interval_start, interval_first_step = now, agent.steps
                 bar.update(1)
+                if callback is not None:
+                    callback(self)
                 if show and agent.steps % 100 == 0:
                     bar.set_postfix(self._postfix(epsilon), refresh=False)
         finally:

@@ -61,7 +61,9 @@ class AtariGame(GameWrapper):
         if not isinstance(config, AtariConfig):
             raise TypeError(f"config must be an AtariConfig, got {type(config).__name__}")
         if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode={render_mode!r} is not supported; use None or 'rgb_array'")
+            raise ValueError(
+                f"render_mode={render_mode!r} is not supported; use None or 'rgb_array'"
+            )
         self.config = config
         self.render_mode = render_mode
         self._ale = self._make_ale(seed=None)
@@ -150,7 +152,9 @@ class AtariGame(GameWrapper):
         self._episode_frames = 0
         self._episode_steps = 0
         self._episode_score = 0.0
-        noops = int(self.np_random.integers(1, self.config.noop_max + 1)) if self.config.noop_max else 0
+        noops = (
+            int(self.np_random.integers(1, self.config.noop_max + 1)) if self.config.noop_max else 0
+        )
         for _ in range(noops):
             ale.act(self._action_set[NOOP])
             self._episode_frames += 1
@@ -173,9 +177,7 @@ class AtariGame(GameWrapper):
             raise RuntimeError("step() called before reset() or after the episode ended")
         action_index = int(action)
         if not 0 <= action_index < len(self._action_set):
-            raise ValueError(
-                f"action={action!r} is outside Discrete({len(self._action_set)})"
-            )
+            raise ValueError(f"action={action!r} is outside Discrete({len(self._action_set)})")
         reward = self._act(action_index)
         self._observe()
         ale = self._ale

@@ -44,9 +44,7 @@ def _rom_id(atari_name: str) -> str:
     for rom_id in get_all_rom_ids():
         if rom_id.replace("_", "") == wanted:
             return rom_id
-    close = difflib.get_close_matches(
-        atari_name.lower(), get_all_rom_ids(), n=3, cutoff=0.6
-    )
+    close = difflib.get_close_matches(atari_name.lower(), get_all_rom_ids(), n=3, cutoff=0.6)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     from config import ConfigError
 

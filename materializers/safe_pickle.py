@@ -70,7 +70,7 @@ def _numpy_globals() -> dict[tuple[str, str], Any]:
     return {
         ("numpy", "dtype"): _safe_dtype,
         ("numpy", "ndarray"): np.ndarray,
-        ("numpy._core.numeric", "_frombuffer"): numeric._frombuffer,
+        ("numpy._core.numeric", "_frombuffer"): numeric._frombuffer,  # type: ignore[attr-defined]
         ("numpy._core.multiarray", "_reconstruct"): multiarray._reconstruct,
         ("numpy._core.multiarray", "scalar"): multiarray.scalar,
     }

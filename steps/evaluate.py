@@ -33,7 +33,7 @@ def evaluate(
         ours = play_episodes(make_game(env_config), agent_policy, seeds, progress=bar.update)
         theirs = play_episodes(make_game(env_config), random_policy, seeds, progress=bar.update)
     agent_summary, random_summary = summarize(ours), summarize(theirs)
-    metrics = {
+    metrics: dict[str, Any] = {
         "agent": agent_summary,
         "random": random_summary,
         "agent_scores": [r.score for r in ours],

@@ -1,0 +1,172 @@
+"""Config resolution and CLI errors: exit code 2, one line, no traceback, before ZenML."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, RunConfig, resolve_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(args: list[str], zenml_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "ZENML_CONFIG_PATH": str(zenml_dir),
+        "ZENML_ANALYTICS_OPT_IN": "false",
+    }
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_pipeline.py"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--game", "chess"], "--game: unknown game 'chess'; allowed: breakout"),
+        (["--game", "atari:NotAGame"], "is not an ALE game"),
+        (["--steps", "0"], "--steps=0 must be a positive integer"),
+        (["--steps", "-5"], "--steps=-5 must be a positive integer"),
+        (["--steps", "many"], "--steps='many' is not an integer"),
+        (["--buffer-size", "0"], "--buffer-size=0 must be a positive integer"),
+        (["--buffer-size", "100"], "replay.warmup_steps=1600 exceeds replay.capacity=100"),
+        (["--config", "does/not/exist.yaml"], "does not exist"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_before_zenml_starts(args, expected, tmp_path):
+    zenml_dir = tmp_path / "zenml"
+    result = _cli(args, zenml_dir)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not zenml_dir.exists(), "ZenML must not start on bad input"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("replay: {capacity: 100, warmup_steps: 500}\n", "warmup_steps=500 exceeds"),
+        ("train: {steps: 0}\n", "train.steps=0 is invalid"),
+        ("dqn: {learning_rat: 0.1}\n", "unknown config key 'dqn.learning_rat'"),
+        ("colour: blue\n", "unknown config key 'colour'"),
+        ("dqn: [1, 2\n", "is not valid YAML"),
+        ("- just\n- a list\n", "must hold a mapping"),
+        ("game: atari:Pong\n", "does not match --game 'breakout'"),
+        ("dqn: {loss: cubic}\n", "dqn.loss='cubic' is invalid"),
+    ],
+)
+def test_bad_config_files_exit_2_with_one_line(content, expected, tmp_path):
+    config_file = tmp_path / "bad.yaml"
+    config_file.write_text(content)
+    zenml_dir = tmp_path / "zenml"
+    result = _cli(["--game", "breakout", "--config", str(config_file)], zenml_dir)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not zenml_dir.exists()
+
+
+def test_help_lists_the_flags(tmp_path):
+    result = _cli(["--help"], tmp_path / "zenml")
+    assert result.returncode == 0
+    for flag in (
+        "--game",
+        "--config",
+        "--steps",
+        "--seed",
+        "--buffer-size",
+        "--run-name",
+        "--no-cache",
+    ):
+        assert flag in result.stdout
+
+
+def test_priority_defaults_then_yaml_then_flags(tmp_path):
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text("train: {steps: 500}\nseed: 3\nreplay: {capacity: 5000}\n")
+    config = resolve_config("breakout", config_file, {"seed": 9})
+    assert config.train.steps == 500  # from YAML
+    assert config.seed == 9  # flag beats YAML
+    assert config.replay.capacity == 5000
+    assert config.dqn.target_sync_steps == RunConfig().dqn.target_sync_steps  # default
+
+
+def test_defaults_follow_the_atari_100k_protocol():
+    config = resolve_config("breakout")
+    assert config.train.steps == 100_000
+    assert config.train.steps * config.env.frame_skip == 400_000
+    assert config.evaluate.episodes == 10 and config.evaluate.epsilon == 0.05
+
+
+def test_breakout_yaml_is_picked_up_and_valid():
+    config = resolve_config("breakout")
+    assert config.env.rom == "breakout"
+    assert (ROOT / "configs" / "breakout.yaml").is_file()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_validates(path):
+    from config import load_yaml
+
+    game = load_yaml(path).get("game", "breakout")
+    resolve_config(game, path)
+
+
+def test_any_ale_game_resolves_by_name():
+    assert resolve_config("atari:Pong").env.rom == "pong"
+    assert resolve_config("atari:SpaceInvaders").env.rom == "space_invaders"
+    with pytest.raises(ConfigError, match="did you mean"):
+        resolve_config("atari:Pongg")
+
+
+def test_every_field_has_a_docstring():
+    from pydantic import BaseModel
+
+    def walk(model: type[BaseModel]) -> None:
+        for name, field in model.model_fields.items():
+            assert field.description, f"{model.__name__}.{name} has no docstring"
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation)
+
+    walk(RunConfig)
+
+
+def test_memory_check_refuses_a_buffer_larger_than_memory(tmp_path):
+    result = _cli(["--buffer-size", "900000000"], tmp_path / "zenml")
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "replay.capacity=900000000 needs" in line and "use --buffer-size" in line
+    assert not (tmp_path / "zenml").exists()
+
+
+def test_readme_documents_every_config_key():
+    from pydantic import BaseModel
+
+    readme = (ROOT / "README.md").read_text()
+    missing = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{prefix}{name}.")
+            elif f"`{prefix}{name}`" not in readme:
+                missing.append(prefix + name)
+
+    walk(RunConfig, "")
+    assert not missing, f"README config reference lacks {missing}"
