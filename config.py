@@ -126,6 +126,11 @@ class DQNConfig(_Model):
     jit_compile: bool = False
     """Compile the update with XLA (faster on some CPUs, slower to start)."""
 
+    overlap_updates: bool = True
+    """Run each gradient update in a background thread while the agent keeps playing; the
+    agent then acts with the weights from before the running update (one update behind).
+    Runs stay deterministic: the weights it acts with are copied at fixed points."""
+
 
 class ReplayConfig(_Model):
     """The replay buffer."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import keras
@@ -56,6 +57,16 @@ class DQNAgent:
             )
         self.target = self._build_network("target")
         self.target.set_weights(self.online.get_weights())
+        # With overlapped updates the agent acts with its own copy of the weights, refreshed
+        # when an update is launched, so acting never reads weights being written.
+        if config.overlap_updates:
+            self.actor = self._build_network("actor")
+            self.actor.set_weights(self.online.get_weights())
+        else:
+            self.actor = self.online
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: Future[tuple[Any, Any]] | None = None
+        self._finished: list[tuple[float, float]] = []
         self.optimizer = FusedAdam(
             self.online.trainable_variables,
             learning_rate=config.learning_rate,
@@ -84,9 +95,11 @@ class DQNAgent:
         obs_spec = tf.TensorSpec((None, *self.observation_shape), tf.uint8)
         variables = online.trainable_variables
 
+        actor = self.actor
+
         @tf.function(input_signature=[obs_spec])
         def q_values(observations: tf.Tensor) -> tf.Tensor:
-            return online(observations, training=False)
+            return actor(observations, training=False)
 
         def td_targets(
             returns: tf.Tensor,
@@ -165,10 +178,16 @@ class DQNAgent:
             for target_var, online_var in zip(target.weights, online.weights, strict=True):
                 target_var.assign(online_var)
 
+        @tf.function
+        def sync_actor() -> None:
+            for actor_var, online_var in zip(actor.weights, online.weights, strict=True):
+                actor_var.assign(online_var)
+
         self._q_values = q_values
         self._td_targets = compiled_td_targets
         self._train_step = train_step
         self._sync_target = sync_target
+        self._sync_actor = sync_actor
 
     # ------------------------------------------------------------------ public API
     def q_values(self, observation: np.ndarray) -> np.ndarray:
@@ -203,12 +222,35 @@ class DQNAgent:
         return int(np.argmax(q))
 
     def learn(self, batch: ReplayBatch) -> tuple[float, float]:
-        """One gradient update on a replay batch.
+        """One gradient update on a replay batch, finished before returning.
 
         Returns:
             The TD loss and the mean Q-value of the taken actions.
         """
-        loss, mean_q = self._train_step(
+        self.wait()
+        loss, mean_q = self._run_update(batch)
+        if self.actor is not self.online:
+            self._sync_actor()
+        return float(loss), float(mean_q)
+
+    def learn_async(self, batch: ReplayBatch) -> None:
+        """Start one gradient update on a replay batch and return at once.
+
+        The previous update is finished first and the acting weights are refreshed from it, so
+        the agent acts one update behind; results are collected by :meth:`drain_metrics`. Without
+        ``overlap_updates`` this is :meth:`learn`.
+        """
+        if self.actor is self.online:
+            self._finished.append(self.learn(batch))
+            return
+        self.wait()
+        self._sync_actor()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dqn-update")
+        self._pending = self._executor.submit(self._run_update, batch)
+
+    def _run_update(self, batch: ReplayBatch) -> tuple[Any, Any]:
+        result = self._train_step(
             batch.observations,
             batch.actions,
             batch.returns,
@@ -217,16 +259,30 @@ class DQNAgent:
             batch.next_action_masks,
         )
         self.updates += 1
-        return float(loss), float(mean_q)
+        return result
+
+    def wait(self) -> None:
+        """Finish the running update, if any (its metrics go to :meth:`drain_metrics`)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            loss, mean_q = pending.result()
+            self._finished.append((float(loss), float(mean_q)))
+
+    def drain_metrics(self) -> list[tuple[float, float]]:
+        """(loss, mean Q) of the updates finished since the last call."""
+        finished, self._finished = self._finished, []
+        return finished
 
     def td_targets(self, batch: ReplayBatch) -> np.ndarray:
         """The bootstrapped targets :meth:`learn` regresses towards, for a batch."""
+        self.wait()
         return self._td_targets(
             batch.returns, batch.discounts, batch.next_observations, batch.next_action_masks
         ).numpy()
 
     def sync_target(self) -> None:
         """Copy the online weights into the target network."""
+        self.wait()
         self._sync_target()
         self.target_syncs += 1
 
@@ -245,6 +301,8 @@ class DQNAgent:
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict[str, Any]:
         """Weights, optimizer slots, counters and RNG state as plain values and arrays."""
+        self.wait()
+        self._finished.clear()
         return {
             "format": STATE_FORMAT,
             "config": self.config.model_dump(),
@@ -252,6 +310,7 @@ class DQNAgent:
             "num_actions": self.num_actions,
             "online_weights": self.online.get_weights(),
             "target_weights": self.target.get_weights(),
+            "actor_weights": self.actor.get_weights() if self.actor is not self.online else None,
             "optimizer_variables": self.optimizer.get_state(),
             "rng_state": self.rng.bit_generator.state,
             "steps": self.steps,
@@ -272,6 +331,8 @@ class DQNAgent:
         )
         self.online.set_weights(state["online_weights"])
         self.target.set_weights(state["target_weights"])
+        if self.actor is not self.online:
+            self.actor.set_weights(state["actor_weights"] or state["online_weights"])
         self.optimizer.set_state(state["optimizer_variables"])
         self.rng.bit_generator.state = state["rng_state"]
         self.steps = state["steps"]

@@ -132,9 +132,7 @@ class Trainer:
                 )
                 episode_start = False
                 if agent.steps >= replay.warmup_steps and agent.steps % dqn.train_frequency == 0:
-                    loss, mean_q = agent.learn(buffer.sample(dqn.batch_size, agent.rng))
-                    interval_losses.append(loss)
-                    interval_q.append(mean_q)
+                    agent.learn_async(buffer.sample(dqn.batch_size, agent.rng))
                 agent.end_step()
                 observation = next_observation
                 if terminated or truncated:
@@ -144,6 +142,10 @@ class Trainer:
                     observation, _ = game.reset()
                     episode_start = True
                 if agent.steps % self.config.train.log_every == 0:
+                    agent.wait()
+                    for loss, mean_q in agent.drain_metrics():
+                        interval_losses.append(loss)
+                        interval_q.append(mean_q)
                     now = time.perf_counter()
                     rate = (agent.steps - interval_first_step) / max(now - interval_start, 1e-9)
                     history.curve_steps.append(agent.steps)
@@ -162,6 +164,7 @@ class Trainer:
                     callback(self)
                 if show and agent.steps % 100 == 0:
                     bar.set_postfix(self._postfix(epsilon), refresh=False)
+            agent.wait()
         finally:
             bar.close()
         return history

@@ -91,6 +91,7 @@ def test_target_network_changes_only_every_target_sync_steps():
 
     def record(trainer: Trainer) -> None:
         nonlocal previous, previous_online
+        trainer.agent.wait()  # an overlapped update may still be writing the weights
         weights = trainer.agent.target.get_weights()
         if any(not np.array_equal(a, b) for a, b in zip(weights, previous, strict=True)):
             changed_at.append(trainer.agent.steps)
@@ -155,3 +156,58 @@ def test_agent_rejects_a_network_with_the_wrong_number_of_outputs():
     network = build_q_network(SHAPE, 6, hidden_units=8)
     with pytest.raises(ValueError, match=r"expected \(4,\) Q-values"):
         DQNAgent(DQNConfig(), SHAPE, 4, online=network)
+
+
+def _short_run(overlap: bool, steps: int = 160) -> DQNAgent:
+    from agents.replay import ReplayBuffer
+    from agents.training import Trainer
+    from envs import make_game
+
+    config = resolve_config(
+        "breakout",
+        overrides={
+            "dqn": {"overlap_updates": overlap, "train_frequency": 2, "hidden_units": 16},
+            "replay": {"capacity": 500, "warmup_steps": 40},
+            "exploration": {"epsilon_decay_steps": 100},
+            "train": {"log_every": 50},
+        },
+    )
+    game = make_game(config.env)
+    agent = DQNAgent(config.dqn, SHAPE, game.num_actions, seed=0)
+    agent.online.set_weights(_reference_weights(agent))
+    agent.target.set_weights(agent.online.get_weights())
+    agent.actor.set_weights(agent.online.get_weights())
+    buffer = ReplayBuffer(500, SHAPE[1:], game.num_actions, n_step=config.dqn.n_step)
+    Trainer(game, agent, buffer, config).run(steps, progress=False)
+    return agent
+
+
+def _reference_weights(agent: DQNAgent) -> list[np.ndarray]:
+    rng = np.random.default_rng(11)
+    return [
+        rng.normal(scale=0.05, size=w.shape).astype(w.dtype) for w in agent.online.get_weights()
+    ]
+
+
+def test_overlapped_updates_are_deterministic_and_act_one_update_behind():
+    first, second = _short_run(True), _short_run(True)
+    for a, b in zip(first.online.get_weights(), second.online.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert first.updates == second.updates == 60
+
+
+def test_with_overlap_the_agent_acts_with_the_weights_from_before_the_running_update():
+    rng = np.random.default_rng(8)
+    agent = DQNAgent(DQNConfig(hidden_units=16, overlap_updates=True), SHAPE, 4, seed=0)
+    start = [w.copy() for w in agent.online.get_weights()]
+    agent.learn_async(_batch(rng))
+    agent.wait()
+    after_first = [w.copy() for w in agent.online.get_weights()]
+    assert any(not np.array_equal(a, b) for a, b in zip(start, after_first, strict=True))
+    for a, b in zip(agent.actor.get_weights(), start, strict=True):
+        np.testing.assert_array_equal(a, b)  # acting still uses the pre-update weights
+    agent.learn_async(_batch(rng))
+    agent.wait()
+    for a, b in zip(agent.actor.get_weights(), after_first, strict=True):
+        np.testing.assert_array_equal(a, b)  # refreshed when the next update started
+    assert agent.updates == 2 and len(agent.drain_metrics()) == 2
