@@ -302,7 +302,6 @@ class DQNAgent:
     def __getstate__(self) -> dict[str, Any]:
         """Weights, optimizer slots, counters and RNG state as plain values and arrays."""
         self.wait()
-        self._finished.clear()
         return {
             "format": STATE_FORMAT,
             "config": self.config.model_dump(),

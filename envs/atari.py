@@ -94,6 +94,7 @@ class AtariGame(GameWrapper):
         self._episode_steps = 0
         self._episode_score = 0.0
         self._needs_reset = True
+        self._restored_screen: np.ndarray | None = None
 
     # ------------------------------------------------------------------ emulator
     def _make_ale(self, seed: int | None) -> ALEInterface:
@@ -148,6 +149,7 @@ class AtariGame(GameWrapper):
             ale_seed = int(self.np_random.integers(0, 2**31 - 1))
             self._configure(self._ale, ale_seed)
         ale = self._ale
+        self._restored_screen = None
         ale.reset_game()
         self._episode_frames = 0
         self._episode_steps = 0
@@ -175,6 +177,7 @@ class AtariGame(GameWrapper):
         """Advance ``frame_skip`` emulator frames with one action."""
         if self._needs_reset:
             raise RuntimeError("step() called before reset() or after the episode ended")
+        self._restored_screen = None
         action_index = int(action)
         if not 0 <= action_index < len(self._action_set):
             raise ValueError(f"action={action!r} is outside Discrete({len(self._action_set)})")
@@ -227,6 +230,10 @@ class AtariGame(GameWrapper):
         return self.config.frame_stack
 
     def frame(self) -> np.ndarray:
+        # ALE's restoreState restores the emulator but not its screen buffer: until the next
+        # step a restored game shows the screen saved with it.
+        if self._restored_screen is not None:
+            return self._restored_screen.copy()
         return self._ale.getScreenRGB()
 
     def close(self) -> None:
@@ -240,6 +247,7 @@ class AtariGame(GameWrapper):
             "config": self.config.model_dump(),
             "render_mode": self.render_mode,
             "ale_state": self._ale.cloneState(include_rng=True).serialize(),
+            "screen": self.frame(),
             "np_random_state": self.np_random.bit_generator.state
             if self._np_random is not None
             else None,
@@ -264,6 +272,7 @@ class AtariGame(GameWrapper):
             rng = np.random.Generator(np.random.PCG64())
             rng.bit_generator.state = state["np_random_state"]
             self._np_random = rng
+        self._restored_screen = np.array(state["screen"], dtype=np.uint8)
         self._stack[...] = state["stack"]
         self._grab[...] = state["grab"]
         self._lives = state["lives"]

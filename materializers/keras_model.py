@@ -52,7 +52,18 @@ class KerasModelMaterializer(BaseMaterializer):
                 "written; re-run the step that produced it"
             )
         with self.artifact_store.open(meta_path, "r") as file:
-            meta = json.load(file)
+            try:
+                meta = json.load(file)
+            except json.JSONDecodeError as exc:
+                raise CorruptArtifactError(
+                    f"Keras artifact at '{self.uri}': {META_FILE} is not valid JSON ({exc.msg})"
+                ) from None
+        if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+            found = meta.get("format_version") if isinstance(meta, dict) else None
+            raise CorruptArtifactError(
+                f"Keras artifact at '{self.uri}' has format version {found!r}; this version "
+                f"of the project reads format {FORMAT_VERSION}"
+            )
         with self.artifact_store.open(os.path.join(self.uri, MODEL_FILE), "rb") as source:
             content = source.read()
         if hashlib.sha256(content).hexdigest() != meta.get("sha256"):
