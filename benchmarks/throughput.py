@@ -75,24 +75,32 @@ BENCH_INSTALL_HINT = (
 )
 """How to get the optional Stable-Baselines3 comparison."""
 
-PRESETS: dict[str, dict[str, int]] = {
+REPLAY_CAPACITY = 50_000
+"""Replay capacity on both sides (more than a default run adds; arrays are filled lazily)."""
+
+CHUNK_STEPS = 100
+"""Training steps per call of a learner within a round (a multiple of the train frequency)."""
+
+PRESETS: dict[str, dict[str, float]] = {
     "default": {
         "env_rounds": 5,
         "env_steps": 10_000,
         "agent_rounds": 5,
-        "agent_steps": 1_500,
+        "agent_seconds": 15.0,
         "learning_starts": 1_000,
         "trace_steps": 200,
         "call_repeats": 40,
+        "call_seconds": 2.0,
     },
     "quick": {
         "env_rounds": 3,
         "env_steps": 2_000,
         "agent_rounds": 3,
-        "agent_steps": 400,
+        "agent_seconds": 5.0,
         "learning_starts": 1_000,
         "trace_steps": 100,
         "call_repeats": 15,
+        "call_seconds": 0.7,
     },
 }
 """Durations of the default and ``--quick`` modes (flags override single values)."""
@@ -517,47 +525,73 @@ def build_sb3(config: RunConfig, optimize_memory: bool) -> Any:
     )
 
 
-def time_calls(call: Callable[[], object], repeats: int, warmup: int = 5) -> float:
-    """Mean wall time of ``call()`` in milliseconds, after a few untimed calls."""
+def time_calls(
+    call: Callable[[], object], repeats: int, budget_seconds: float, warmup: int = 3
+) -> float:
+    """Mean wall time of ``call()`` in milliseconds, after a few untimed calls.
+
+    Stops after ``repeats`` calls or once ``budget_seconds`` have passed, whichever is first,
+    so a machine slowed down by other processes cannot stretch the run without bound.
+    """
     for _ in range(warmup):
         call()
+    calls = 0
     start = time.perf_counter()
-    for _ in range(repeats):
+    while calls < repeats:
         call()
-    return (time.perf_counter() - start) / repeats * 1e3
+        calls += 1
+        if time.perf_counter() - start > budget_seconds:
+            break
+    return (time.perf_counter() - start) / calls * 1e3
 
 
-def time_our_calls(trainer: Trainer, repeats: int) -> dict[str, float]:
+def time_our_calls(trainer: Trainer, repeats: int, budget_seconds: float) -> dict[str, float]:
     """Mean ms of one replay sample, one ``agent.learn`` on a sampled batch, one greedy act."""
     agent: DQNAgent = trainer.agent
     buffer: ReplayBuffer = trainer.buffer
     batch_size = trainer.config.dqn.batch_size
-    sample_ms = time_calls(lambda: buffer.sample(batch_size, agent.rng), repeats)
-    learn_seconds = []
-    for _ in range(repeats + 5):
-        batch = buffer.sample(batch_size, agent.rng)
-        start = time.perf_counter()
-        agent.learn(batch)  # returns Python floats, so the update has finished here
-        learn_seconds.append(time.perf_counter() - start)
+    sample_ms = time_calls(lambda: buffer.sample(batch_size, agent.rng), repeats, budget_seconds)
+    batch = buffer.sample(batch_size, agent.rng)  # the cost does not depend on the contents
+    # learn() returns Python floats, so the update has finished when it returns.
+    update_ms = time_calls(lambda: agent.learn(batch), repeats, budget_seconds)
     observation = trainer.game.current_observation()
-    act_ms = time_calls(lambda: agent.act(observation, 0.0), repeats)
-    return {
-        "sample": sample_ms,
-        "update": float(np.mean(learn_seconds[5:])) * 1e3,
-        "act": act_ms,
-    }
+    act_ms = time_calls(lambda: agent.act(observation, 0.0), repeats, budget_seconds)
+    return {"sample": sample_ms, "update": update_ms, "act": act_ms}
 
 
-def time_sb3_calls(model: Any, repeats: int) -> dict[str, float]:
+def time_sb3_calls(model: Any, repeats: int, budget_seconds: float) -> dict[str, float]:
     """The same per-call costs for SB3; its ``train()`` samples inside, so that is subtracted."""
     batch_size = model.batch_size
     sample_ms = time_calls(
-        lambda: model.replay_buffer.sample(batch_size, env=model._vec_normalize_env), repeats
+        lambda: model.replay_buffer.sample(batch_size, env=model._vec_normalize_env),
+        repeats,
+        budget_seconds,
     )
-    train_ms = time_calls(lambda: model.train(gradient_steps=1, batch_size=batch_size), repeats)
+    train_ms = time_calls(
+        lambda: model.train(gradient_steps=1, batch_size=batch_size), repeats, budget_seconds
+    )
     observation = model._last_obs  # the vectorised, channels-first observation SB3 acts on
-    act_ms = time_calls(lambda: model.predict(observation, deterministic=True), repeats)
+    act_ms = time_calls(
+        lambda: model.predict(observation, deterministic=True), repeats, budget_seconds
+    )
     return {"sample": sample_ms, "update": train_ms - sample_ms, "act": act_ms}
+
+
+def time_learner(learn: Callable[[int], object], seconds: float) -> tuple[int, float, float]:
+    """Train in chunks of :data:`CHUNK_STEPS` until ``seconds`` have passed (at least once).
+
+    Returns:
+        Steps taken, wall seconds and CPU seconds of this process.
+    """
+    before = CpuSample.now()
+    steps = 0
+    while True:
+        learn(CHUNK_STEPS)
+        steps += CHUNK_STEPS
+        if time.perf_counter() - before.wall >= seconds:
+            break
+    after = CpuSample.now()
+    return steps, after.wall - before.wall, after.own - before.own
 
 
 def sb3_learner(model: Any, torch: Any, threads: int) -> Callable[[int], object]:
@@ -571,13 +605,13 @@ def sb3_learner(model: Any, torch: Any, threads: int) -> Callable[[int], object]
 
 
 def sb3_call_timer(
-    model: Any, torch: Any, threads: int, repeats: int
+    model: Any, torch: Any, threads: int, repeats: int, budget_seconds: float
 ) -> Callable[[], dict[str, float]]:
     """:func:`time_sb3_calls` with torch's pool set to ``threads``."""
 
     def timer() -> dict[str, float]:
         torch.set_num_threads(threads)
-        return time_sb3_calls(model, repeats)
+        return time_sb3_calls(model, repeats, budget_seconds)
 
     return timer
 
@@ -591,8 +625,7 @@ def bench_agents(args: argparse.Namespace, torch: Any | None, summary: Summary) 
     """
     import tensorflow as tf
 
-    capacity = args.learning_starts + args.trace_steps + args.agent_rounds * args.agent_steps
-    capacity = (capacity // 1_000 + 2) * 1_000  # both sides keep every transition
+    capacity = max(REPLAY_CAPACITY, args.learning_starts)
     config = agent_config(args, capacity)
     dqn = config.dqn
     print(
@@ -604,8 +637,8 @@ def bench_agents(args: argparse.Namespace, torch: Any | None, summary: Summary) 
     )
     print(
         f"  warm-up: {args.learning_starts:,} steps before learning, then {args.trace_steps} "
-        f"untimed learning steps (TF tracing); then {args.agent_rounds} rounds x "
-        f"{args.agent_steps:,} steps per learner"
+        f"untimed learning steps (TF tracing); then {args.agent_rounds} rounds of "
+        f"~{args.agent_seconds:g} s per learner, in calls of {CHUNK_STEPS} steps"
     )
     section_start = CpuSample.now()
     trainer = build_ours(config)
@@ -616,7 +649,7 @@ def bench_agents(args: argparse.Namespace, torch: Any | None, summary: Summary) 
         "ours": lambda steps: trainer.run(steps, progress=False)
     }
     call_timers: dict[str, Callable[[], dict[str, float]]] = {
-        "ours": lambda: time_our_calls(trainer, args.call_repeats)
+        "ours": lambda: time_our_calls(trainer, args.call_repeats, args.call_seconds)
     }
     sb3_labels: dict[str, int] = {}  # label -> torch threads, the TF-matching setting first
     if torch is not None:
@@ -629,7 +662,9 @@ def bench_agents(args: argparse.Namespace, torch: Any | None, summary: Summary) 
             label = f"SB3 {count}t"
             sb3_labels[label] = count
             learners[label] = sb3_learner(model, torch, count)
-            call_timers[label] = sb3_call_timer(model, torch, count, args.call_repeats)
+            call_timers[label] = sb3_call_timer(
+                model, torch, count, args.call_repeats, args.call_seconds
+            )
         torch.set_num_threads(threads)
 
     rates: dict[str, list[float]] = {name: [] for name in learners}
@@ -637,11 +672,9 @@ def bench_agents(args: argparse.Namespace, torch: Any | None, summary: Summary) 
     for round_index in range(args.agent_rounds):
         order = list(learners) if round_index % 2 == 0 else list(reversed(learners))
         for name in order:
-            before = CpuSample.now()
-            learners[name](args.agent_steps)
-            after = CpuSample.now()
-            rates[name].append(args.agent_steps / (after.wall - before.wall))
-            cpu_per_kilostep[name].append((after.own - before.own) / args.agent_steps * 1e3)
+            steps, wall_seconds, cpu_seconds = time_learner(learners[name], args.agent_seconds)
+            rates[name].append(steps / wall_seconds)
+            cpu_per_kilostep[name].append(cpu_seconds / steps * 1e3)
         print(
             f"  round {round_index + 1}: "
             + ", ".join(
@@ -688,8 +721,8 @@ def bench_agents(args: argparse.Namespace, torch: Any | None, summary: Summary) 
     else:
         summary.add("agent steps/s: ours (SB3 not run)", ours_rate, None, ",.1f")
     print(
-        f"  per call: median over {args.agent_rounds} interleaved rounds of the mean of "
-        f"{args.call_repeats} calls, ms"
+        f"  per call: median over {args.agent_rounds} interleaved rounds of the mean of up to "
+        f"{args.call_repeats} calls (at most ~{args.call_seconds:g} s each), ms"
     )
     names = list(call_timers)
     print("    " + " " * 30 + "".join(f"{name:>10}" for name in names))
@@ -737,10 +770,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--env-rounds", type=int, help="interleaved env rounds")
     parser.add_argument("--env-steps", type=int, help="agent steps per engine per env round")
     parser.add_argument("--agent-rounds", type=int, help="interleaved training rounds")
-    parser.add_argument("--agent-steps", type=int, help="agent steps per learner per round")
+    parser.add_argument(
+        "--agent-seconds", type=float, help="seconds of training per learner per round"
+    )
     parser.add_argument("--learning-starts", type=int, help="steps before the first update")
     parser.add_argument("--trace-steps", type=int, help="untimed learning steps after warm-up")
     parser.add_argument("--call-repeats", type=int, help="calls per per-call timing round")
+    parser.add_argument(
+        "--call-seconds", type=float, help="time budget of one per-call timing (stops early)"
+    )
     parser.add_argument("--n-step", type=int, default=1, help="n-step return, both learners")
     parser.add_argument(
         "--epsilon", type=float, default=0.01, help="constant exploration rate, both learners"
@@ -759,8 +797,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name, value in PRESETS["quick" if args.quick else "default"].items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-        elif getattr(args, name) < 1:
+        elif getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')}={getattr(args, name)} must be positive")
+    if args.torch_threads is not None and args.torch_threads < 1:
+        parser.error(f"--torch-threads={args.torch_threads} must be at least 1")
     return args
 
 

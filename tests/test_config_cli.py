@@ -170,3 +170,10 @@ def test_readme_documents_every_config_key():
 
     walk(RunConfig, "")
     assert not missing, f"README config reference lacks {missing}"
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ref", ROOT / "scripts" / "config_reference.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.render(readme) == readme, "run: python scripts/config_reference.py"

@@ -40,7 +40,7 @@ from materializers import (
 from materializers.keras_model import MODEL_FILE
 from materializers.safe_pickle import FORMAT_VERSION, META_FILE, PAYLOAD_FILE
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parent.parent
 

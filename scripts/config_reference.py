@@ -1,0 +1,69 @@
+"""Regenerate the README's config reference from config.py's field docstrings.
+
+python scripts/config_reference.py          # rewrite README.md in place
+python scripts/config_reference.py --check  # exit 1 if README.md is out of date
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pydantic import BaseModel  # noqa: E402
+
+from config import RunConfig  # noqa: E402
+
+START = "<!-- config-reference:start -->"
+END = "<!-- config-reference:end -->"
+
+
+def _rows(model: type[BaseModel], prefix: str, lines: list[str]) -> None:
+    instance = model()
+    nested: list[tuple[str, type[BaseModel], str]] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        description = " ".join((field.description or "").split()).replace("|", "\\|")
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            nested.append((name, annotation, description))
+            continue
+        value = getattr(instance, name)
+        shown = value if isinstance(value, str) else repr(value)
+        lines.append(f"| `{prefix}{name}` | `{shown}` | {description} |")
+    for name, sub_model, description in nested:
+        lines += ["", f"**`{name}`**: {description}", "", "| key | default | meaning |"]
+        lines.append("| --- | --- | --- |")
+        _rows(sub_model, f"{prefix}{name}.", lines)
+
+
+def reference() -> str:
+    """The Markdown tables for every key of RunConfig."""
+    lines = ["| key | default | meaning |", "| --- | --- | --- |"]
+    _rows(RunConfig, "", lines)
+    return "\n".join(lines)
+
+
+def render(readme: str) -> str:
+    """README text with the section between the markers replaced."""
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{reference()}\n{END}{tail}"
+
+
+def main() -> int:
+    path = ROOT / "README.md"
+    current = path.read_text(encoding="utf-8")
+    updated = render(current)
+    if "--check" in sys.argv:
+        if updated != current:
+            print("README.md config reference is stale: run python scripts/config_reference.py")
+            return 1
+        return 0
+    path.write_text(updated, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
