@@ -4,7 +4,6 @@ TensorFlow below 2.15, so it is not used)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from typing import Any, ClassVar
@@ -15,7 +14,7 @@ from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
 import agents.networks  # noqa: F401  registers the custom layers before any load
-from materializers.safe_pickle import FORMAT_VERSION, META_FILE, CorruptArtifactError
+from materializers.safe_pickle import CorruptArtifactError, read_meta, write_meta
 
 MODEL_FILE = "model.keras"
 
@@ -35,35 +34,16 @@ class KerasModelMaterializer(BaseMaterializer):
                 content = source.read()
         with self.artifact_store.open(os.path.join(self.uri, MODEL_FILE), "wb") as target:
             target.write(content)
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "class": "keras.Model",
-            "sha256": hashlib.sha256(content).hexdigest(),
-            "size": len(content),
-        }
-        with self.artifact_store.open(os.path.join(self.uri, META_FILE), "w") as file:
-            json.dump(meta, file, indent=2)
+        write_meta(
+            self.artifact_store,
+            self.uri,
+            hashlib.sha256(content).hexdigest(),
+            len(content),
+            {"class": "keras.Model"},
+        )
 
     def load(self, data_type: type[Any]) -> keras.Model:
-        meta_path = os.path.join(self.uri, META_FILE)
-        if not self.artifact_store.exists(meta_path):
-            raise CorruptArtifactError(
-                f"Keras artifact at '{self.uri}' has no {META_FILE}: it was never completely "
-                "written; re-run the step that produced it"
-            )
-        with self.artifact_store.open(meta_path, "r") as file:
-            try:
-                meta = json.load(file)
-            except json.JSONDecodeError as exc:
-                raise CorruptArtifactError(
-                    f"Keras artifact at '{self.uri}': {META_FILE} is not valid JSON ({exc.msg})"
-                ) from None
-        if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
-            found = meta.get("format_version") if isinstance(meta, dict) else None
-            raise CorruptArtifactError(
-                f"Keras artifact at '{self.uri}' has format version {found!r}; this version "
-                f"of the project reads format {FORMAT_VERSION}"
-            )
+        meta = read_meta(self.artifact_store, self.uri)
         with self.artifact_store.open(os.path.join(self.uri, MODEL_FILE), "rb") as source:
             content = source.read()
         if hashlib.sha256(content).hexdigest() != meta.get("sha256"):

@@ -23,6 +23,7 @@ import pickle
 from typing import IO, Any, ClassVar
 
 import numpy as np
+from zenml.artifact_stores.base_artifact_store import BaseArtifactStore
 from zenml.enums import ArtifactType
 from zenml.materializers.base_materializer import BaseMaterializer
 
@@ -114,6 +115,43 @@ class _HashingWriter:
         return view.nbytes
 
 
+def write_meta(
+    store: BaseArtifactStore, uri: str, sha256: str, size: int, extra: dict[str, Any]
+) -> None:
+    """Write the checksum record; written last, so its presence means the payload is whole."""
+    meta = {"format_version": FORMAT_VERSION, "sha256": sha256, "size": size, **extra}
+    with store.open(os.path.join(uri, META_FILE), "w") as file:
+        json.dump(meta, file, indent=2)
+
+
+def read_meta(store: BaseArtifactStore, uri: str) -> dict[str, Any]:
+    """Read and check the checksum record of the artifact at ``uri``.
+
+    Raises:
+        CorruptArtifactError: If it is missing, unreadable or of another format version.
+    """
+    path = os.path.join(uri, META_FILE)
+    if not store.exists(path):
+        raise CorruptArtifactError(
+            f"artifact at '{uri}' has no {META_FILE}: it was never completely "
+            "written; re-run the step that produced it"
+        )
+    with store.open(path, "r") as file:
+        try:
+            meta = json.load(file)
+        except json.JSONDecodeError as exc:
+            raise CorruptArtifactError(
+                f"artifact at '{uri}': {META_FILE} is not valid JSON ({exc.msg})"
+            ) from None
+    if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+        found = meta.get("format_version") if isinstance(meta, dict) else None
+        raise CorruptArtifactError(
+            f"artifact at '{uri}' has format version {found!r}; this version of the "
+            f"project reads format {FORMAT_VERSION}"
+        )
+    return meta
+
+
 def _class_key(cls: type) -> tuple[str, str]:
     return cls.__module__, cls.__qualname__
 
@@ -135,37 +173,8 @@ class SafePickleMaterializer(BaseMaterializer):
         with self.artifact_store.open(os.path.join(self.uri, PAYLOAD_FILE), "wb") as file:
             writer = _HashingWriter(file)
             pickle.dump(data, writer, protocol=PICKLE_PROTOCOL)  # type: ignore[arg-type]
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "class": ".".join(key),
-            "sha256": writer.sha256.hexdigest(),
-            "size": writer.size,
-            "pickle_protocol": PICKLE_PROTOCOL,
-        }
-        with self.artifact_store.open(os.path.join(self.uri, META_FILE), "w") as file:
-            json.dump(meta, file, indent=2)
-
-    def _read_meta(self) -> dict[str, Any]:
-        path = os.path.join(self.uri, META_FILE)
-        if not self.artifact_store.exists(path):
-            raise CorruptArtifactError(
-                f"artifact at '{self.uri}' has no {META_FILE}: it was never completely "
-                "written; re-run the step that produced it"
-            )
-        with self.artifact_store.open(path, "r") as file:
-            try:
-                meta = json.load(file)
-            except json.JSONDecodeError as exc:
-                raise CorruptArtifactError(
-                    f"artifact at '{self.uri}': {META_FILE} is not valid JSON ({exc.msg})"
-                ) from None
-        if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
-            found = meta.get("format_version") if isinstance(meta, dict) else None
-            raise CorruptArtifactError(
-                f"artifact at '{self.uri}' has format version {found!r}; this version of the "
-                f"project reads format {FORMAT_VERSION}"
-            )
-        return meta
+        meta = {"class": ".".join(key), "pickle_protocol": PICKLE_PROTOCOL}
+        write_meta(self.artifact_store, self.uri, writer.sha256.hexdigest(), writer.size, meta)
 
     def _verify_payload(self, meta: dict[str, Any]) -> None:
         path = os.path.join(self.uri, PAYLOAD_FILE)
@@ -191,7 +200,7 @@ class SafePickleMaterializer(BaseMaterializer):
 
     def load(self, data_type: type[Any]) -> Any:
         """Verify format and checksum, then unpickle through the allowlist."""
-        meta = self._read_meta()
+        meta = read_meta(self.artifact_store, self.uri)
         recorded = str(meta.get("class", ""))
         if tuple(recorded.rsplit(".", 1)) not in ARTIFACT_CLASSES:
             raise UnsafeArtifactError(
