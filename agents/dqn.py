@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from agents.networks import build_q_network
+from agents.networks import NumpyQNetwork, build_q_network
 from agents.optim import FusedAdam
 from agents.replay import ReplayBatch
 from config import DQNConfig
@@ -57,15 +57,14 @@ class DQNAgent:
             )
         self.target = self._build_network("target")
         self.target.set_weights(self.online.get_weights())
-        # With overlapped updates the agent acts with its own copy of the weights, refreshed
-        # when an update is launched, so acting never reads weights being written.
-        if config.overlap_updates:
-            self.actor = self._build_network("actor")
-            self.actor.set_weights(self.online.get_weights())
-        else:
-            self.actor = self.online
+        # The agent acts through a numpy copy of the online weights. Each update returns the
+        # new weights as one flat tensor; the copy is refreshed from it after the update
+        # (serial) or when the next update is launched (overlapped), never at other times, so
+        # waiting for an update (to save, to log) cannot change what the agent does.
+        self._acting = NumpyQNetwork(self.online)
+        self._latest_flat: np.ndarray | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: Future[tuple[Any, Any]] | None = None
+        self._pending: Future[tuple[Any, Any, Any]] | None = None
         self._finished: list[tuple[float, float]] = []
         self.optimizer = FusedAdam(
             self.online.trainable_variables,
@@ -94,12 +93,6 @@ class DQNAgent:
         online, target, optimizer, config = self.online, self.target, self.optimizer, self.config
         obs_spec = tf.TensorSpec((None, *self.observation_shape), tf.uint8)
         variables = online.trainable_variables
-
-        actor = self.actor
-
-        @tf.function(input_signature=[obs_spec])
-        def q_values(observations: tf.Tensor) -> tf.Tensor:
-            return actor(observations, training=False)
 
         def td_targets(
             returns: tf.Tensor,
@@ -154,7 +147,7 @@ class DQNAgent:
             discounts: tf.Tensor,
             next_observations: tf.Tensor,
             next_masks: tf.Tensor,
-        ) -> tuple[tf.Tensor, tf.Tensor]:
+        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
             targets = td_targets(returns, discounts, next_observations, next_masks)
             with tf.GradientTape() as tape:
                 q = online(observations, training=True)
@@ -171,28 +164,32 @@ class DQNAgent:
             if config.grad_clip_norm is not None:
                 gradients, _ = tf.clip_by_global_norm(gradients, config.grad_clip_norm)
             optimizer.apply(gradients)
-            return loss, tf.reduce_mean(chosen_q)
+            # the updated weights as one vector, read after the update (automatic control
+            # dependencies order the reads after the writes)
+            flat = tf.concat([tf.reshape(w, [-1]) for w in online.weights], axis=0)
+            return loss, tf.reduce_mean(chosen_q), flat
 
         @tf.function
         def sync_target() -> None:
             for target_var, online_var in zip(target.weights, online.weights, strict=True):
                 target_var.assign(online_var)
 
-        @tf.function
-        def sync_actor() -> None:
-            for actor_var, online_var in zip(actor.weights, online.weights, strict=True):
-                actor_var.assign(online_var)
-
-        self._q_values = q_values
         self._td_targets = compiled_td_targets
         self._train_step = train_step
         self._sync_target = sync_target
-        self._sync_actor = sync_actor
 
     # ------------------------------------------------------------------ public API
     def q_values(self, observation: np.ndarray) -> np.ndarray:
-        """Q-values of one observation (no batch axis)."""
-        return self._q_values(observation[None]).numpy()[0]
+        """Q-values of one observation (no batch axis), from the acting weights."""
+        return self._acting(observation)
+
+    def acting_weights(self) -> list[np.ndarray]:
+        """The weights the agent acts with (``online.weights`` order)."""
+        return self._acting.get_weights()
+
+    def set_acting_weights(self, weights: list[np.ndarray]) -> None:
+        """Replace the weights the agent acts with."""
+        self._acting.set_weights(weights)
 
     def act(
         self,
@@ -228,9 +225,9 @@ class DQNAgent:
             The TD loss and the mean Q-value of the taken actions.
         """
         self.wait()
-        loss, mean_q = self._run_update(batch)
-        if self.actor is not self.online:
-            self._sync_actor()
+        loss, mean_q, flat = self._run_update(batch)
+        self._acting.set_flat(flat.numpy())
+        self._latest_flat = None  # superseded by this update's weights
         return float(loss), float(mean_q)
 
     def learn_async(self, batch: ReplayBatch) -> None:
@@ -240,16 +237,18 @@ class DQNAgent:
         the agent acts one update behind; results are collected by :meth:`drain_metrics`. Without
         ``overlap_updates`` this is :meth:`learn`.
         """
-        if self.actor is self.online:
+        if not self.config.overlap_updates:
             self._finished.append(self.learn(batch))
             return
         self.wait()
-        self._sync_actor()
+        if self._latest_flat is not None:
+            self._acting.set_flat(self._latest_flat)
+            self._latest_flat = None
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dqn-update")
         self._pending = self._executor.submit(self._run_update, batch)
 
-    def _run_update(self, batch: ReplayBatch) -> tuple[Any, Any]:
+    def _run_update(self, batch: ReplayBatch) -> tuple[Any, Any, Any]:
         result = self._train_step(
             batch.observations,
             batch.actions,
@@ -265,7 +264,8 @@ class DQNAgent:
         """Finish the running update, if any (its metrics go to :meth:`drain_metrics`)."""
         if self._pending is not None:
             pending, self._pending = self._pending, None
-            loss, mean_q = pending.result()
+            loss, mean_q, flat = pending.result()
+            self._latest_flat = flat.numpy()
             self._finished.append((float(loss), float(mean_q)))
 
     def drain_metrics(self) -> list[tuple[float, float]]:
@@ -309,7 +309,7 @@ class DQNAgent:
             "num_actions": self.num_actions,
             "online_weights": self.online.get_weights(),
             "target_weights": self.target.get_weights(),
-            "actor_weights": self.actor.get_weights() if self.actor is not self.online else None,
+            "acting_weights": self._acting.get_weights(),
             "optimizer_variables": self.optimizer.get_state(),
             "rng_state": self.rng.bit_generator.state,
             "steps": self.steps,
@@ -330,8 +330,13 @@ class DQNAgent:
         )
         self.online.set_weights(state["online_weights"])
         self.target.set_weights(state["target_weights"])
-        if self.actor is not self.online:
-            self.actor.set_weights(state["actor_weights"] or state["online_weights"])
+        self._acting.set_weights(state["acting_weights"])
+        # an update that finished before saving is applied to acting at the next launch
+        self._latest_flat = (
+            np.concatenate([w.ravel() for w in state["online_weights"]])
+            if self.config.overlap_updates
+            else None
+        )
         self.optimizer.set_state(state["optimizer_variables"])
         self.rng.bit_generator.state = state["rng_state"]
         self.steps = state["steps"]

@@ -115,13 +115,14 @@ class EnvRun:
         steps_per_second: Agent steps per second.
         total_reward: Sum of the unclipped step rewards.
         episodes: Episodes that ended during the pass.
-        last_observation: The stack after the last step (after the reset if it ended one).
+        last_observation: The observation after the last step (after the reset if it ended
+            an episode).
     """
 
     steps_per_second: float
     total_reward: float
     episodes: int
-    last_observation: np.ndarray | None = None
+    last_observation: np.ndarray
 
 
 @dataclass
@@ -376,12 +377,13 @@ def run_sb3_env(venv: Any, actions: list[int], seed: int) -> EnvRun:
     total_reward = 0.0
     episodes = 0
     start = time.perf_counter()
+    observations = None
     for action in batched:
-        _, rewards, dones, _ = venv.step(action)
+        observations, rewards, dones, _ = venv.step(action)
         total_reward += float(rewards[0])
         episodes += int(dones[0])
     elapsed = time.perf_counter() - start
-    return EnvRun(len(actions) / elapsed, total_reward, episodes)
+    return EnvRun(len(actions) / elapsed, total_reward, episodes, np.asarray(observations)[0])
 
 
 def bench_env(args: argparse.Namespace, with_sb3: bool, summary: Summary) -> None:
@@ -484,6 +486,7 @@ def build_ours(config: RunConfig) -> Trainer:
     keras.utils.set_random_seed(config.seed)
     game = make_game(config.env)
     shape = game.observation_space.shape
+    assert shape is not None  # a Box space always has one; this narrows the type
     agent = DQNAgent(config.dqn, shape, game.num_actions, seed=config.seed)
     buffer = ReplayBuffer(
         config.replay.capacity,
@@ -515,7 +518,7 @@ def build_sb3(config: RunConfig, optimize_memory: bool) -> Any:
         target_update_interval=dqn.target_sync_steps,
         exploration_initial_eps=config.exploration.epsilon_start,
         exploration_final_eps=config.exploration.epsilon_end,
-        max_grad_norm=dqn.grad_clip_norm,
+        max_grad_norm=dqn.grad_clip_norm if dqn.grad_clip_norm is not None else float("inf"),
         optimize_memory_usage=optimize_memory,
         replay_buffer_kwargs={"handle_timeout_termination": False} if optimize_memory else None,
         policy_kwargs={"optimizer_kwargs": {"eps": dqn.adam_epsilon}},

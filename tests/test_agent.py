@@ -176,7 +176,7 @@ def _short_run(overlap: bool, steps: int = 160) -> DQNAgent:
     agent = DQNAgent(config.dqn, SHAPE, game.num_actions, seed=0)
     agent.online.set_weights(_reference_weights(agent))
     agent.target.set_weights(agent.online.get_weights())
-    agent.actor.set_weights(agent.online.get_weights())
+    agent.set_acting_weights(agent.online.get_weights())
     buffer = ReplayBuffer(500, SHAPE[1:], game.num_actions, n_step=config.dqn.n_step)
     Trainer(game, agent, buffer, config).run(steps, progress=False)
     return agent
@@ -204,10 +204,28 @@ def test_with_overlap_the_agent_acts_with_the_weights_from_before_the_running_up
     agent.wait()
     after_first = [w.copy() for w in agent.online.get_weights()]
     assert any(not np.array_equal(a, b) for a, b in zip(start, after_first, strict=True))
-    for a, b in zip(agent.actor.get_weights(), start, strict=True):
+    for a, b in zip(agent.acting_weights(), start, strict=True):
         np.testing.assert_array_equal(a, b)  # acting still uses the pre-update weights
     agent.learn_async(_batch(rng))
     agent.wait()
-    for a, b in zip(agent.actor.get_weights(), after_first, strict=True):
+    for a, b in zip(agent.acting_weights(), after_first, strict=True):
         np.testing.assert_array_equal(a, b)  # refreshed when the next update started
     assert agent.updates == 2 and len(agent.drain_metrics()) == 2
+
+
+@pytest.mark.parametrize("dueling", [True, False])
+def test_numpy_acting_matches_the_keras_network(dueling):
+    from agents.networks import NumpyQNetwork, build_q_network
+
+    network = build_q_network(SHAPE, 6, dueling=dueling, hidden_units=64)
+    rng = np.random.default_rng(9)
+    network.set_weights(
+        [rng.normal(scale=0.05, size=w.shape).astype(np.float32) for w in network.get_weights()]
+    )
+    acting = NumpyQNetwork(network)
+    observations = rng.integers(0, 256, (5, *SHAPE), dtype=np.uint8)
+    expected = network.predict(observations, verbose=0)
+    for observation, q in zip(observations, expected, strict=True):
+        np.testing.assert_allclose(acting(observation), q, rtol=1e-4, atol=1e-5)
+    for a, b in zip(acting.get_weights(), network.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

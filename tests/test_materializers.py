@@ -288,7 +288,7 @@ def test_agent_round_trip_restores_weights_optimizer_counters_and_rng(
     assert loaded.num_actions == original.num_actions
     _assert_weights_equal(loaded.online.get_weights(), original.online.get_weights())
     _assert_weights_equal(loaded.target.get_weights(), original.target.get_weights())
-    _assert_weights_equal(loaded.actor.get_weights(), original.actor.get_weights())
+    _assert_weights_equal(loaded.acting_weights(), original.acting_weights())
     _assert_weights_equal(loaded.optimizer.get_state(), original.optimizer.get_state())
     assert int(loaded.optimizer.iterations.numpy()) == 3
     assert (loaded.steps, loaded.updates, loaded.target_syncs) == (3, 3, 1)
@@ -322,7 +322,7 @@ def test_agent_round_trip_restores_weights_optimizer_counters_and_rng(
     ), "the extra update must change the weights for the comparison to mean anything"
     _assert_weights_equal(loaded.online.get_weights(), original.online.get_weights())
     _assert_weights_equal(loaded.target.get_weights(), original.target.get_weights())
-    _assert_weights_equal(loaded.actor.get_weights(), original.actor.get_weights())
+    _assert_weights_equal(loaded.acting_weights(), original.acting_weights())
     _assert_weights_equal(loaded.optimizer.get_state(), original.optimizer.get_state())
 
 
@@ -331,7 +331,7 @@ def test_agent_saved_during_an_overlapped_update_continues_identically(
 ) -> None:
     """Saving waits for the update in flight; the acting copy stays one update behind."""
     original = DQNAgent(DQNConfig(hidden_units=16), OBSERVATION_SHAPE, BREAKOUT_ACTIONS, seed=4)
-    assert original.config.overlap_updates and original.actor is not original.online
+    assert original.config.overlap_updates
     for _ in range(2):
         original.learn_async(experience.sample(32, original.rng))
         original.end_step()
@@ -341,11 +341,11 @@ def test_agent_saved_during_an_overlapped_update_continues_identically(
     assert loaded.updates == original.updates == 2
     assert int(loaded.optimizer.iterations.numpy()) == 2
     _assert_weights_equal(loaded.online.get_weights(), original.online.get_weights())
-    _assert_weights_equal(loaded.actor.get_weights(), original.actor.get_weights())
+    _assert_weights_equal(loaded.acting_weights(), original.acting_weights())
     _assert_weights_equal(loaded.optimizer.get_state(), original.optimizer.get_state())
     assert any(
         not np.array_equal(a, b)
-        for a, b in zip(loaded.actor.get_weights(), loaded.online.get_weights(), strict=True)
+        for a, b in zip(loaded.acting_weights(), loaded.online.get_weights(), strict=True)
     ), "the acting copy must still lag the last update, as in the original"
 
     observation = experience.stacked(np.array([experience.added - 1]))[0]
@@ -355,7 +355,7 @@ def test_agent_saved_during_an_overlapped_update_continues_identically(
         agent.wait()
     np.testing.assert_array_equal(loaded.q_values(observation), original.q_values(observation))
     _assert_weights_equal(loaded.online.get_weights(), original.online.get_weights())
-    _assert_weights_equal(loaded.actor.get_weights(), original.actor.get_weights())
+    _assert_weights_equal(loaded.acting_weights(), original.acting_weights())
     assert loaded.rng.bit_generator.state == original.rng.bit_generator.state
 
 
