@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from agents.dqn import DQNAgent
+from agents.progress import interactive, progress_bar
 from agents.replay import ReplayBuffer
 from agents.schedules import LinearSchedule
 from config import RunConfig
@@ -87,7 +86,8 @@ class Trainer:
 
         Args:
             steps: Agent steps to take.
-            progress: Show a progress bar; by default only when stderr is a terminal.
+            progress: ``True`` draws a bar, ``False`` is silent; by default a bar in a terminal
+                and a plain line every tenth of the run elsewhere.
             callback: Called after every agent step with the trainer (checkpointing, tests).
 
         Returns:
@@ -108,8 +108,12 @@ class Trainer:
         interval_q: list[float] = []
         interval_start = time.perf_counter()
         interval_first_step = agent.steps
-        show = sys.stderr.isatty() if progress is None else progress
-        bar = tqdm(total=steps, disable=not show, unit="step", dynamic_ncols=True, leave=True)
+        show = interactive() if progress is None else progress
+        bar = progress_bar(steps, "step", "train", enabled=show)
+        # without a bar, a plain line every tenth of the run (CI logs, ZenML step logs)
+        report_every = 0 if show or progress is False else max(steps // 10, 1)
+        first_step = agent.steps
+        run_start = time.perf_counter()
         try:
             for _ in range(steps):
                 epsilon = self.epsilon(agent.steps)
@@ -164,6 +168,11 @@ class Trainer:
                     callback(self)
                 if show and agent.steps % 100 == 0:
                     bar.set_postfix(self._postfix(epsilon), refresh=False)
+                done = agent.steps - first_step
+                if report_every and (done % report_every == 0 or done == steps):
+                    postfix = " ".join(f"{k}={v}" for k, v in self._postfix(epsilon).items())
+                    rate = done / max(time.perf_counter() - run_start, 1e-9)
+                    print(f"train: {done:,}/{steps:,} steps, {rate:.0f} steps/s, {postfix}")
             agent.wait()
         finally:
             bar.close()

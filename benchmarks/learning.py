@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 from agents import DQNAgent, ReplayBuffer, Trainer  # noqa: E402
 from agents.evaluation import markdown_table, play_episodes, random_policy, summarize  # noqa: E402

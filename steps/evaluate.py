@@ -3,12 +3,12 @@
 from typing import Annotated, Any
 
 import numpy as np
-from tqdm.auto import tqdm
 from zenml import log_metadata, step
 from zenml.types import MarkdownString
 
 from agents.dqn import DQNAgent
 from agents.evaluation import markdown_table, play_episodes, random_policy, summarize
+from agents.progress import progress_bar
 from config import RunConfig
 from envs import make_game
 
@@ -29,7 +29,7 @@ def evaluate(
     def agent_policy(observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
         return trained_agent.act(observation, settings.epsilon, mask, rng=rng)
 
-    with tqdm(total=2 * len(seeds), unit="episode", desc="evaluate", disable=None) as bar:
+    with progress_bar(2 * len(seeds), "episode", "evaluate") as bar:
         ours = play_episodes(make_game(env_config), agent_policy, seeds, progress=bar.update)
         theirs = play_episodes(make_game(env_config), random_policy, seeds, progress=bar.update)
     agent_summary, random_summary = summarize(ours), summarize(theirs)
