@@ -177,3 +177,27 @@ def test_readme_documents_every_config_key():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.render(readme) == readme, "run: python scripts/config_reference.py"
+
+
+def test_every_flag_lands_in_its_config_field():
+    from run_pipeline import parse_config
+
+    config = parse_config(
+        [
+            "--game",
+            "atari:Pong",
+            "--steps",
+            "5_000",
+            "--seed",
+            "3",
+            "--buffer-size",
+            "20000",
+            "--run-name",
+            "pong-1",
+            "--no-cache",
+        ]
+    )
+    assert config.game == "atari:Pong" and config.env.rom == "pong"
+    assert config.train.steps == 5_000 and config.seed == 3
+    assert config.replay.capacity == 20_000
+    assert config.run_name == "pong-1" and config.enable_cache is False
