@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from envs.base import GameWrapper
+from envs.registry import make_game
+
+if TYPE_CHECKING:
+    from agents.dqn import DQNAgent
+    from config import RunConfig
 
 Policy = Callable[[np.ndarray, np.ndarray, np.random.Generator], int]
 """``policy(observation, action_mask, rng) -> action``."""
@@ -57,6 +63,27 @@ def random_policy(
     """Uniform over legal actions."""
     legal = np.flatnonzero(action_mask)
     return int(legal[rng.integers(len(legal))])
+
+
+def evaluate_against_random(
+    agent: DQNAgent, config: RunConfig, progress: Callable[[], None] | None = None
+) -> tuple[list[EpisodeResult], list[EpisodeResult]]:
+    """Play ``config.evaluate.episodes`` episodes with the agent (epsilon-greedy at
+    ``config.evaluate.epsilon``) and with a uniform random policy, on the same seeds.
+
+    Returns:
+        The agent's episodes and the random policy's, seed by seed.
+    """
+    settings = config.evaluate
+    env_config = config.env.model_copy(update={"max_episode_frames": settings.max_episode_frames})
+    seeds = [settings.seed + k for k in range(settings.episodes)]
+
+    def agent_policy(observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
+        return agent.act(observation, settings.epsilon, mask, rng=rng)
+
+    ours = play_episodes(make_game(env_config), agent_policy, seeds, progress=progress)
+    theirs = play_episodes(make_game(env_config), random_policy, seeds, progress=progress)
+    return ours, theirs
 
 
 def summarize(results: list[EpisodeResult]) -> dict[str, float]:

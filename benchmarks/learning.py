@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from agents import DQNAgent, ReplayBuffer, Trainer  # noqa: E402
-from agents.evaluation import markdown_table, play_episodes, random_policy, summarize  # noqa: E402
+from agents.evaluation import evaluate_against_random, markdown_table, summarize  # noqa: E402
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
 
@@ -62,16 +62,8 @@ def main() -> int:
     history = Trainer(game, agent, buffer, config).run(config.train.steps, progress=None)
     train_seconds = time.perf_counter() - started
 
-    settings = config.evaluate
-    eval_env = config.env.model_copy(update={"max_episode_frames": settings.max_episode_frames})
-    seeds = [settings.seed + k for k in range(settings.episodes)]
     started = time.perf_counter()
-    ours = play_episodes(
-        make_game(eval_env),
-        lambda obs, mask, rng: agent.act(obs, settings.epsilon, mask, rng=rng),
-        seeds,
-    )
-    theirs = play_episodes(make_game(eval_env), random_policy, seeds)
+    ours, theirs = evaluate_against_random(agent, config)
     eval_seconds = time.perf_counter() - started
 
     print()
@@ -85,7 +77,7 @@ def main() -> int:
         f"training episodes: {len(scores)}, mean of the last 20: "
         f"{sum(scores[-20:]) / max(len(scores[-20:]), 1):.2f}"
     )
-    print(f"evaluation: {eval_seconds:.0f} s, epsilon {settings.epsilon}")
+    print(f"evaluation: {eval_seconds:.0f} s, epsilon {config.evaluate.epsilon}")
     print(
         f"agent mean score {agent_summary['mean_score']:.2f} +- {agent_summary['std_score']:.2f} "
         f"vs random {random_summary['mean_score']:.2f} +- {random_summary['std_score']:.2f} "
