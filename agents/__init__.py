@@ -8,7 +8,7 @@ Nothing here imports ZenML, so an agent can be trained in a notebook:
 """
 
 from agents.dqn import DQNAgent
-from agents.replay import ReplayBatch, ReplayBuffer, buffer_nbytes
+from agents.replay import ReplayBatch, ReplayBuffer, buffer_nbytes, replay_buffer_for
 from agents.schedules import LinearSchedule
 from agents.training import Trainer, TrainingHistory
 
@@ -20,4 +20,5 @@ __all__ = [
     "Trainer",
     "TrainingHistory",
     "buffer_nbytes",
+    "replay_buffer_for",
 ]

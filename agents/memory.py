@@ -18,7 +18,7 @@ def replay_memory_bytes(config: RunConfig, num_actions: int = 18, masks: bool = 
     return buffer_nbytes(config.replay.capacity, (size, size), num_actions, masks)
 
 
-def check_replay_memory(config: RunConfig, num_actions: int = 18) -> str:
+def check_replay_memory(config: RunConfig, num_actions: int = 18, masks: bool = False) -> str:
     """Describe the buffer's memory and refuse a buffer larger than the available memory.
 
     Returns:
@@ -27,7 +27,7 @@ def check_replay_memory(config: RunConfig, num_actions: int = 18) -> str:
     Raises:
         InsufficientMemoryError: One line with the estimate, what is available and the fix.
     """
-    needed = replay_memory_bytes(config, num_actions)
+    needed = replay_memory_bytes(config, num_actions, masks)
     available = psutil.virtual_memory().available
     gib = 2**30
     if needed > available:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from config import RunConfig
+    from envs.base import GameWrapper
 
 STATE_FORMAT = 1
 """Version of the pickled buffer state; bump when its keys change."""
@@ -46,6 +50,21 @@ def buffer_nbytes(
     if store_action_masks:
         per_slot += num_actions
     return capacity * per_slot
+
+
+def replay_buffer_for(config: RunConfig, game: GameWrapper) -> ReplayBuffer:
+    """The empty buffer a run needs: capacity from the config, frame layout and action
+    masking from the game, n-step and discount from the learner's config."""
+    shape = tuple(game.observation_space.shape or ())
+    return ReplayBuffer(
+        capacity=config.replay.capacity,
+        frame_shape=shape[1:],
+        num_actions=game.num_actions,
+        stack=game.frame_stack,
+        n_step=config.dqn.n_step,
+        gamma=config.dqn.gamma,
+        store_action_masks=game.masks_actions,
+    )
 
 
 def _action_dtype(num_actions: int) -> type:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from agents import DQNAgent, ReplayBuffer, Trainer  # noqa: E402
+from agents import DQNAgent, Trainer, replay_buffer_for  # noqa: E402
 from agents.evaluation import evaluate_against_random, markdown_table, summarize  # noqa: E402
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
@@ -50,14 +50,7 @@ def main() -> int:
     game = make_game(config.env)
     shape = tuple(game.observation_space.shape or ())
     agent = DQNAgent(config.dqn, shape, game.num_actions, seed=config.seed)
-    buffer = ReplayBuffer(
-        config.replay.capacity,
-        shape[1:],
-        game.num_actions,
-        stack=shape[0],
-        n_step=config.dqn.n_step,
-        gamma=config.dqn.gamma,
-    )
+    buffer = replay_buffer_for(config, game)
     started = time.perf_counter()
     history = Trainer(game, agent, buffer, config).run(config.train.steps, progress=None)
     train_seconds = time.perf_counter() - started

@@ -480,7 +480,7 @@ def build_ours(config: RunConfig) -> Trainer:
     """Game, agent, buffer and trainer, wired as in the notebook example of ``agents``."""
     import keras
 
-    from agents import DQNAgent, ReplayBuffer, Trainer
+    from agents import DQNAgent, Trainer, replay_buffer_for
     from envs import make_game
 
     keras.utils.set_random_seed(config.seed)
@@ -488,14 +488,7 @@ def build_ours(config: RunConfig) -> Trainer:
     shape = game.observation_space.shape
     assert shape is not None  # a Box space always has one; this narrows the type
     agent = DQNAgent(config.dqn, shape, game.num_actions, seed=config.seed)
-    buffer = ReplayBuffer(
-        config.replay.capacity,
-        shape[1:],
-        game.num_actions,
-        stack=game.frame_stack,
-        n_step=config.dqn.n_step,
-        gamma=config.dqn.gamma,
-    )
+    buffer = replay_buffer_for(config, game)
     return Trainer(game, agent, buffer, config)
 
 

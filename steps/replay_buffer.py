@@ -5,7 +5,7 @@ from typing import Annotated
 from zenml import log_metadata, step
 
 from agents.memory import check_replay_memory
-from agents.replay import ReplayBuffer
+from agents.replay import ReplayBuffer, replay_buffer_for
 from config import RunConfig
 from envs.base import GameWrapper
 from materializers import ReplayBufferMaterializer
@@ -16,16 +16,7 @@ def replay_buffer(
     config: RunConfig, game_wrapper: GameWrapper
 ) -> Annotated[ReplayBuffer, "replay_buffer"]:
     """An empty, preallocated buffer sized from the config (frames stored once, as uint8)."""
-    print(check_replay_memory(config, game_wrapper.num_actions))
-    shape = tuple(game_wrapper.observation_space.shape or ())
-    buffer = ReplayBuffer(
-        capacity=config.replay.capacity,
-        frame_shape=shape[1:],
-        num_actions=game_wrapper.num_actions,
-        stack=game_wrapper.frame_stack,
-        n_step=config.dqn.n_step,
-        gamma=config.dqn.gamma,
-        store_action_masks=game_wrapper.masks_actions,
-    )
+    print(check_replay_memory(config, game_wrapper.num_actions, game_wrapper.masks_actions))
+    buffer = replay_buffer_for(config, game_wrapper)
     log_metadata(metadata={"replay_preallocated_mib": round(buffer.nbytes / 2**20, 1)})
     return buffer

@@ -69,7 +69,7 @@ def test_double_dqn_targets_differ_from_plain_targets():
 def test_target_network_changes_only_every_target_sync_steps():
     """Regression: the original ZenML Atari project defined its update frequency twice and
     synced the target every 4 frames instead of every 10,000."""
-    from agents.replay import ReplayBuffer
+    from agents.replay import replay_buffer_for
     from agents.training import Trainer
     from envs import make_game
 
@@ -83,7 +83,7 @@ def test_target_network_changes_only_every_target_sync_steps():
     )
     game = make_game(config.env)
     agent = DQNAgent(config.dqn, SHAPE, game.num_actions, seed=0)
-    buffer = ReplayBuffer(500, SHAPE[1:], game.num_actions, n_step=config.dqn.n_step)
+    buffer = replay_buffer_for(config, game)
     changed_at: list[int] = []
     online_changed_at: list[int] = []
     previous = [w.copy() for w in agent.target.get_weights()]
@@ -159,7 +159,7 @@ def test_agent_rejects_a_network_with_the_wrong_number_of_outputs():
 
 
 def _short_run(overlap: bool, steps: int = 160) -> DQNAgent:
-    from agents.replay import ReplayBuffer
+    from agents.replay import replay_buffer_for
     from agents.training import Trainer
     from envs import make_game
 
@@ -177,7 +177,7 @@ def _short_run(overlap: bool, steps: int = 160) -> DQNAgent:
     agent.online.set_weights(_reference_weights(agent))
     agent.target.set_weights(agent.online.get_weights())
     agent.set_acting_weights(agent.online.get_weights())
-    buffer = ReplayBuffer(500, SHAPE[1:], game.num_actions, n_step=config.dqn.n_step)
+    buffer = replay_buffer_for(config, game)
     Trainer(game, agent, buffer, config).run(steps, progress=False)
     return agent
 

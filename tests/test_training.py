@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agents import DQNAgent, ReplayBuffer, Trainer
+from agents import DQNAgent, Trainer, replay_buffer_for
 from config import resolve_config
 from envs import make_game
 
@@ -21,7 +21,7 @@ def test_without_a_terminal_training_prints_a_line_every_tenth_of_the_run(capsys
     game = make_game(config.env)
     shape = game.observation_space.shape
     agent = DQNAgent(config.dqn, shape, game.num_actions, seed=0)
-    buffer = ReplayBuffer(500, shape[1:], game.num_actions, n_step=3)
+    buffer = replay_buffer_for(config, game)
     history = Trainer(game, agent, buffer, config).run(200)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("train:")]
     assert len(lines) == 10
@@ -39,6 +39,6 @@ def test_progress_false_is_silent(capsys):
     game = make_game(config.env)
     shape = game.observation_space.shape
     agent = DQNAgent(config.dqn, shape, game.num_actions, seed=0)
-    buffer = ReplayBuffer(500, shape[1:], game.num_actions, n_step=config.dqn.n_step)
+    buffer = replay_buffer_for(config, game)
     Trainer(game, agent, buffer, config).run(30, progress=False)
     assert capsys.readouterr().out == ""
