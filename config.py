@@ -159,10 +159,25 @@ class TrainConfig(_Model):
     """The training loop."""
 
     steps: int = Field(ATARI_100K_STEPS, ge=1)
-    """Agent steps to train for (Atari-100k: 100,000 agent steps = 400,000 frames)."""
+    """Agent step to train up to (Atari-100k: 100,000 agent steps = 400,000 frames). A resumed
+    run continues from its checkpoint's step up to this total."""
 
     log_every: int = Field(1_000, ge=1)
     """Agent steps between points on the logged learning curves."""
+
+    checkpoint_every: int = Field(25_000, ge=1)
+    """Agent steps between checkpoints (agent, replay buffer, game, RNG states, curves); a
+    final one is also written when training ends or is interrupted."""
+
+    keep_checkpoints: int = Field(2, ge=1)
+    """Newest checkpoints kept per game; older checkpoints' data is deleted from the artifact
+    store."""
+
+    tensorboard_dir: str | None = "runs"
+    """Directory for TensorBoard scalars, one sub-directory per run; ``null`` turns them off."""
+
+    deterministic_ops: bool = False
+    """Turn on TensorFlow op determinism (bit-exact repeats and resumes, somewhat slower)."""
 
 
 class EvalConfig(_Model):
@@ -180,6 +195,10 @@ class EvalConfig(_Model):
     max_episode_frames: int = Field(108_000, ge=1)
     """Cap on emulator frames per evaluation episode."""
 
+    gif_max_steps: int = Field(1_500, ge=1)
+    """Agent steps of the first evaluation episode recorded in the GIF (1,500 Atari steps =
+    100 s of play)."""
+
 
 class RunConfig(_Model):
     """Everything one training run needs."""
@@ -195,6 +214,10 @@ class RunConfig(_Model):
 
     enable_cache: bool = True
     """Let ZenML reuse cached outputs of the setup steps (train and evaluate never cache)."""
+
+    resume: str | None = None
+    """``latest`` continues the game's newest checkpoint; a run name continues that run's
+    newest checkpoint (or its final agent); ``null`` starts from scratch."""
 
     env: AtariConfig = Field(default_factory=AtariConfig)
     """Environment settings."""

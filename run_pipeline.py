@@ -68,6 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--run-name", help="ZenML run name (default: generated)")
     parser.add_argument(
+        "--resume",
+        metavar="latest|RUN",
+        help="continue the game's newest checkpoint (latest) or a named run's; --steps is "
+        "then the total agent step to reach",
+    )
+    parser.add_argument(
+        "--evaluate-only",
+        nargs="?",
+        const="production",
+        metavar="RUN",
+        help="evaluate without training: the game's production agent, or the named run's",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=_positive_int("--checkpoint-every"),
+        help="agent steps between checkpoints (default 25,000)",
+    )
+    parser.add_argument(
         "--no-cache", action="store_true", help="re-run every step instead of reusing caches"
     )
     return parser
@@ -85,6 +103,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["run_name"] = args.run_name
     if args.no_cache:
         overrides["enable_cache"] = False
+    if args.resume is not None:
+        overrides["resume"] = args.resume
+    if args.checkpoint_every is not None:
+        overrides.setdefault("train", {})["checkpoint_every"] = args.checkpoint_every
     return overrides
 
 
@@ -95,6 +117,10 @@ def _fail(message: str) -> NoReturn:
 
 def parse_config(argv: list[str] | None = None) -> RunConfig:
     """Parse flags and resolve the run's config; exit 2 with one line on any user error."""
+    return _parse(argv)[1]
+
+
+def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, RunConfig]:
     args = build_parser().parse_args(argv)
     game = args.game
     if game is None and args.config is not None:
@@ -108,35 +134,79 @@ def parse_config(argv: list[str] | None = None) -> RunConfig:
         config = resolve_config(game or "breakout", args.config, _overrides(args))
     except ConfigError as exc:
         _fail(str(exc))
+    if args.evaluate_only is not None:
+        if args.resume is not None:
+            _fail("--evaluate-only and --resume do not go together: evaluation does not train")
+        return args, config
     from agents.memory import InsufficientMemoryError, check_replay_memory
 
     try:
         print(check_replay_memory(config))
     except InsufficientMemoryError as exc:
         _fail(str(exc))
-    return config
+    return args, config
 
 
-def main(argv: list[str] | None = None) -> int:
-    config = parse_config(argv)
-    if config.train.steps <= config.replay.warmup_steps:
-        print(
-            f"warning: train.steps={config.train.steps} <= replay.warmup_steps="
-            f"{config.replay.warmup_steps}: no gradient update will happen; lower the warm-up "
-            "in a --config file or train longer",
-            file=sys.stderr,
+def resume_command(argv: list[str], run_name: str) -> str:
+    """The command line that continues ``run_name``: this one, resuming that run."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--resume", "--run-name"):
+            skip = True
+            continue
+        if arg.startswith(("--resume=", "--run-name=")):
+            continue
+        kept.append(arg)
+    return " ".join(["python", "run_pipeline.py", *kept, "--resume", run_name])
+
+
+def _check_resume_point(config: RunConfig) -> None:
+    """Find the resume point before the pipeline starts, so a bad --resume is one line."""
+    from steps.checkpointing import ResumeError, find_resume_point
+
+    assert config.resume is not None
+    try:
+        point = find_resume_point(config.game, config.resume)
+    except ResumeError as exc:
+        _fail(str(exc))
+    mismatches = point.mismatches(config)
+    if mismatches:
+        _fail(
+            f"{point.label} was trained with different settings: {'; '.join(mismatches)}; "
+            "resume with the config (and flags) the run was started with"
+        )
+    if config.train.steps <= point.agent_step:
+        _fail(
+            f"--steps={config.train.steps} is not beyond {point.label}'s agent step "
+            f"{point.agent_step:,}; --steps is the total to reach when resuming, pass a larger one"
         )
     print(
-        f"training {config.game}: {config.train.steps:,} agent steps, seed {config.seed}, "
-        f"warm-up {config.replay.warmup_steps:,}, evaluation {config.evaluate.episodes} episodes"
+        f"resuming from {point.label}: agent step {point.agent_step:,}, "
+        f"frame {point.frame_number:,}"
     )
-    # ZenML and TensorFlow load only after the input is known to be good.
-    from pipelines import train_pipeline
 
-    options: dict[str, Any] = {"enable_cache": config.enable_cache}
-    if config.run_name:
-        options["run_name"] = config.run_name
-    run = train_pipeline.with_options(**options)(config=config)
+
+def evaluate_only(config: RunConfig, source: str) -> int:
+    """Evaluate the production agent (or a named run's) and print the table."""
+    from steps.registry import AgentNotFoundError, find_trained_agent
+
+    try:
+        found = find_trained_agent(config.game, source)
+    except AgentNotFoundError as exc:
+        _fail(str(exc))
+    print(f"evaluating {found.label} on {config.evaluate.episodes} episodes")
+    from pipelines import evaluation_run
+
+    run = evaluation_run(config)(config=config, source=source)
+    return _report(run)
+
+
+def _report(run: Any) -> int:
+    """Print the finished run's evaluation table; non-zero when the run did not complete."""
     if run is None:
         return 0
     from zenml.client import Client
@@ -148,8 +218,43 @@ def main(argv: list[str] | None = None) -> int:
     table = run.steps["evaluate"].outputs["evaluation_table"][0].load()
     print()
     print(table)
+    promotion = run.steps.get("promote_model")
+    if promotion is not None:
+        decision = promotion.outputs["promotion"][0].load()
+        print(f"model: {decision['reason']}")
     print(f"run: {run.name}  (inspect it with `zenml login --local`)")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args, config = _parse(argv)
+    if args.evaluate_only is not None:
+        return evaluate_only(config, args.evaluate_only)
+    if config.train.steps <= config.replay.warmup_steps:
+        print(
+            f"warning: train.steps={config.train.steps} <= replay.warmup_steps="
+            f"{config.replay.warmup_steps}: no gradient update will happen; lower the warm-up "
+            "in a --config file or train longer",
+            file=sys.stderr,
+        )
+    print(
+        f"training {config.game}: {config.train.steps:,} agent steps, seed {config.seed}, "
+        f"warm-up {config.replay.warmup_steps:,}, evaluation {config.evaluate.episodes} episodes"
+    )
+    if config.resume is not None:
+        _check_resume_point(config)
+    # ZenML and TensorFlow load only after the input is known to be good.
+    from agents.interrupts import TrainingInterrupted
+    from pipelines import training_run
+
+    try:
+        run = training_run(config)(config=config)
+    except TrainingInterrupted as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        print(f"resume with:\n  {resume_command(argv, exc.run_name)}", file=sys.stderr)
+        return exc.exit_code
+    return _report(run)
 
 
 if __name__ == "__main__":

@@ -40,20 +40,37 @@ def play_episodes(
     game: GameWrapper,
     policy: Policy,
     seeds: list[int],
-    progress: Callable[[], None] | None = None,
+    progress: Callable[[EpisodeResult], None] | None = None,
+    frames: list[np.ndarray] | None = None,
+    max_frames: int = 0,
 ) -> list[EpisodeResult]:
-    """Play one episode per seed; the policy's generator is seeded with the episode's seed."""
+    """Play one episode per seed; the policy's generator is seeded with the episode's seed.
+
+    Args:
+        game: The environment.
+        policy: Picks each action.
+        seeds: One reset seed per episode.
+        progress: Called with each finished episode.
+        frames: When given, the first episode's RGB frames are appended (for a GIF).
+        max_frames: At most this many frames are recorded.
+    """
     results = []
-    for seed in seeds:
+    for index, seed in enumerate(seeds):
         observation, info = game.reset(seed=seed)
         rng = np.random.default_rng(seed)
+        recording = frames is not None and index == 0
+        if recording and frames is not None and max_frames > 0:
+            frames.append(game.frame())
         terminated = truncated = False
         while not (terminated or truncated):
             action = policy(observation, game.action_mask(), rng)
             observation, _, terminated, truncated, info = game.step(action)
-        results.append(EpisodeResult(seed, float(info["score"]), game.episode_steps, truncated))
+            if recording and frames is not None and len(frames) < max_frames:
+                frames.append(game.frame())
+        result = EpisodeResult(seed, float(info["score"]), game.episode_steps, truncated)
+        results.append(result)
         if progress is not None:
-            progress()
+            progress(result)
     return results
 
 
@@ -65,25 +82,45 @@ def random_policy(
     return int(legal[rng.integers(len(legal))])
 
 
-def evaluate_against_random(
-    agent: DQNAgent, config: RunConfig, progress: Callable[[], None] | None = None
-) -> tuple[list[EpisodeResult], list[EpisodeResult]]:
-    """Play ``config.evaluate.episodes`` episodes with the agent (epsilon-greedy at
-    ``config.evaluate.epsilon``) and with a uniform random policy, on the same seeds.
-
-    Returns:
-        The agent's episodes and the random policy's, seed by seed.
-    """
+def _evaluation_setup(config: RunConfig) -> tuple[GameWrapper, list[int]]:
     settings = config.evaluate
     env_config = config.env.model_copy(update={"max_episode_frames": settings.max_episode_frames})
-    seeds = [settings.seed + k for k in range(settings.episodes)]
+    return make_game(env_config), [settings.seed + k for k in range(settings.episodes)]
+
+
+def evaluate_agent(
+    agent: DQNAgent,
+    config: RunConfig,
+    progress: Callable[[EpisodeResult], None] | None = None,
+    frames: list[np.ndarray] | None = None,
+    max_frames: int = 0,
+) -> list[EpisodeResult]:
+    """Play ``config.evaluate.episodes`` seeded episodes with the agent, epsilon-greedy at
+    ``config.evaluate.epsilon``; optionally record the first episode's frames."""
+    game, seeds = _evaluation_setup(config)
+    epsilon = config.evaluate.epsilon
 
     def agent_policy(observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
-        return agent.act(observation, settings.epsilon, mask, rng=rng)
+        return agent.act(observation, epsilon, mask, rng=rng)
 
-    ours = play_episodes(make_game(env_config), agent_policy, seeds, progress=progress)
-    theirs = play_episodes(make_game(env_config), random_policy, seeds, progress=progress)
-    return ours, theirs
+    return play_episodes(game, agent_policy, seeds, progress, frames, max_frames)
+
+
+def evaluate_random(
+    config: RunConfig, progress: Callable[[EpisodeResult], None] | None = None
+) -> list[EpisodeResult]:
+    """The uniform random policy on the same seeds as :func:`evaluate_agent`."""
+    game, seeds = _evaluation_setup(config)
+    return play_episodes(game, random_policy, seeds, progress)
+
+
+def evaluate_against_random(
+    agent: DQNAgent,
+    config: RunConfig,
+    progress: Callable[[EpisodeResult], None] | None = None,
+) -> tuple[list[EpisodeResult], list[EpisodeResult]]:
+    """The agent's and the random policy's episodes on the same seeds, seed by seed."""
+    return evaluate_agent(agent, config, progress), evaluate_random(config, progress)
 
 
 def summarize(results: list[EpisodeResult]) -> dict[str, float]:

@@ -10,10 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from agents.checkpoint import TrainingCheckpoint, capture_global_rngs, restore_global_rngs
 from agents.dqn import DQNAgent
 from agents.progress import interactive, progress_bar
 from agents.replay import ReplayBuffer
 from agents.schedules import LinearSchedule
+from agents.tensorboard import ScalarWriter
 from config import RunConfig
 from envs.base import GameWrapper
 
@@ -31,6 +33,7 @@ class TrainingHistory:
         curve_mean_q: Mean Q-value of the taken actions over the interval.
         curve_epsilon: Exploration epsilon at the point.
         curve_steps_per_second: Agent steps per second over the interval.
+        curve_frame_number: Emulator frames played at each learning-curve point.
     """
 
     episode_scores: list[float] = field(default_factory=list)
@@ -41,6 +44,8 @@ class TrainingHistory:
     curve_mean_q: list[float] = field(default_factory=list)
     curve_epsilon: list[float] = field(default_factory=list)
     curve_steps_per_second: list[float] = field(default_factory=list)
+
+    curve_frame_number: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (NaN becomes None)."""
@@ -54,21 +59,32 @@ class Trainer:
     """Runs DQN on one game: act, store, learn, sync, repeat.
 
     The trainer owns no state of its own beyond the history: the agent holds the counters and
-    RNG, the game holds the episode, the buffer holds the experience. Continuing a trainer built
-    from unpickled parts therefore continues the same run.
+    RNG (and so the epsilon schedule's position), the game holds the episode, the buffer holds
+    the experience. :meth:`checkpoint` captures all of it and :meth:`from_checkpoint` continues
+    it: N steps, checkpoint, restore, M steps takes the same actions and reaches the same
+    weights as N + M steps in one go (with TensorFlow op determinism on).
 
     Args:
         game: The environment (reset by the caller or reset here on first use).
         agent: The learner.
         buffer: The replay buffer.
         config: The run's configuration.
+        scalars: Optional TensorBoard writer for episode returns and the learning curves.
     """
 
-    def __init__(self, game: GameWrapper, agent: DQNAgent, buffer: ReplayBuffer, config: RunConfig):
+    def __init__(
+        self,
+        game: GameWrapper,
+        agent: DQNAgent,
+        buffer: ReplayBuffer,
+        config: RunConfig,
+        scalars: ScalarWriter | None = None,
+    ):
         self.game = game
         self.agent = agent
         self.buffer = buffer
         self.config = config
+        self.scalars = scalars
         self.epsilon = LinearSchedule(
             config.exploration.epsilon_start,
             config.exploration.epsilon_end,
@@ -76,22 +92,57 @@ class Trainer:
         )
         self.history = TrainingHistory()
 
+    def checkpoint(self, target_steps: int, final: bool = False) -> TrainingCheckpoint:
+        """Everything needed to continue this run exactly (waits for a running update).
+
+        Args:
+            target_steps: The agent step the run trains up to.
+            final: Whether training ended or was interrupted (rather than a scheduled save).
+        """
+        self.agent.wait()
+        return TrainingCheckpoint(
+            config=self.config.model_dump(),
+            game=self.game,
+            agent=self.agent,
+            buffer=self.buffer,
+            history=asdict(self.history),
+            global_rngs=capture_global_rngs(),
+            target_steps=target_steps,
+            final=final,
+        )
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        checkpoint: TrainingCheckpoint,
+        config: RunConfig,
+        scalars: ScalarWriter | None = None,
+    ) -> Trainer:
+        """Continue a checkpointed run; restores the global RNGs and the curves so far."""
+        trainer = cls(checkpoint.game, checkpoint.agent, checkpoint.buffer, config, scalars)
+        trainer.history = TrainingHistory(**checkpoint.history)
+        restore_global_rngs(checkpoint.global_rngs)
+        return trainer
+
     def run(
         self,
         steps: int,
         progress: bool | None = None,
         callback: Callable[[Trainer], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> TrainingHistory:
-        """Train for ``steps`` agent steps.
+        """Train for ``steps`` agent steps, or until ``should_stop`` says so.
 
         Args:
             steps: Agent steps to take.
             progress: ``True`` draws a bar, ``False`` is silent; by default a bar in a terminal
                 and a plain line every tenth of the run elsewhere.
             callback: Called after every agent step with the trainer (checkpointing, tests).
+            should_stop: Polled after every agent step (and its callback); True ends the loop
+                with the step complete, the running update finished.
 
         Returns:
-            The history of this call (scores, curves).
+            The run's history (scores, curves), including what came before a resume.
         """
         if steps < 1:
             raise ValueError(f"steps={steps!r} must be a positive number of agent steps")
@@ -135,7 +186,8 @@ class Trainer:
                     mask,
                 )
                 episode_start = False
-                if agent.steps >= replay.warmup_steps and agent.steps % dqn.train_frequency == 0:
+                # warm-up counts stored transitions, so a continued agent refills a new buffer
+                if len(buffer) >= replay.warmup_steps and agent.steps % dqn.train_frequency == 0:
                     agent.learn_async(buffer.sample(dqn.batch_size, agent.rng))
                 agent.end_step()
                 observation = next_observation
@@ -143,6 +195,12 @@ class Trainer:
                     history.episode_scores.append(float(info["score"]))
                     history.episode_steps.append(game.episode_steps)
                     history.episode_end_steps.append(agent.steps)
+                    if self.scalars is not None:
+                        self.scalars.write(
+                            agent.steps,
+                            episode_return=float(info["score"]),
+                            episode_steps=game.episode_steps,
+                        )
                     observation, _ = game.reset()
                     episode_start = True
                 if agent.steps % self.config.train.log_every == 0:
@@ -161,6 +219,15 @@ class Trainer:
                     )
                     history.curve_epsilon.append(epsilon)
                     history.curve_steps_per_second.append(rate)
+                    history.curve_frame_number.append(game.frame_number)
+                    if self.scalars is not None:
+                        self.scalars.write(
+                            agent.steps,
+                            loss=history.curve_loss[-1],
+                            mean_q=history.curve_mean_q[-1],
+                            epsilon=epsilon,
+                            steps_per_second=rate,
+                        )
                     interval_losses, interval_q = [], []
                     interval_start, interval_first_step = now, agent.steps
                 bar.update(1)
@@ -173,6 +240,8 @@ class Trainer:
                     postfix = " ".join(f"{k}={v}" for k, v in self._postfix(epsilon).items())
                     rate = done / max(time.perf_counter() - run_start, 1e-9)
                     print(f"train: {done:,}/{steps:,} steps, {rate:.0f} steps/s, {postfix}")
+                if should_stop is not None and should_stop():
+                    break
             agent.wait()
         finally:
             bar.close()

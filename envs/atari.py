@@ -91,6 +91,7 @@ class AtariGame(GameWrapper):
         self._mask = np.ones(len(self._action_set), dtype=bool)
         self._lives = 0
         self._episode_frames = 0
+        self._frames_before_episode = 0
         self._episode_steps = 0
         self._episode_score = 0.0
         self._needs_reset = True
@@ -151,6 +152,7 @@ class AtariGame(GameWrapper):
         ale = self._ale
         self._restored_screen = None
         ale.reset_game()
+        self._frames_before_episode += self._episode_frames
         self._episode_frames = 0
         self._episode_steps = 0
         self._episode_score = 0.0
@@ -229,6 +231,10 @@ class AtariGame(GameWrapper):
     def frame_stack(self) -> int:
         return self.config.frame_stack
 
+    @property
+    def frame_number(self) -> int:
+        return self._frames_before_episode + self._episode_frames
+
     def frame(self) -> np.ndarray:
         # ALE's restoreState restores the emulator but not its screen buffer: until the next
         # step a restored game shows the screen saved with it.
@@ -255,6 +261,7 @@ class AtariGame(GameWrapper):
             "grab": self._grab.copy(),
             "lives": self._lives,
             "episode_frames": self._episode_frames,
+            "frames_before_episode": self._frames_before_episode,
             "episode_steps": self._episode_steps,
             "episode_score": self._episode_score,
             "needs_reset": self._needs_reset,
@@ -277,6 +284,7 @@ class AtariGame(GameWrapper):
         self._grab[...] = state["grab"]
         self._lives = state["lives"]
         self._episode_frames = state["episode_frames"]
+        self._frames_before_episode = state.get("frames_before_episode", 0)
         self._episode_steps = state["episode_steps"]
         self._episode_score = state["episode_score"]
         self._needs_reset = state["needs_reset"]

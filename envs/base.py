@@ -50,6 +50,12 @@ class GameWrapper(gym.Env):
         """Frames per observation (the observation's first axis); the replay buffer stores
         one frame per transition and rebuilds the stack."""
 
+    @property
+    @abstractmethod
+    def frame_number(self) -> int:
+        """Emulator frames played since the wrapper was created, over all episodes; survives
+        pickling, so a resumed run's frame count continues where its checkpoint left off."""
+
     masks_actions: bool = False
     """True for games where some actions can be illegal (the mask is then stored and used)."""
 

@@ -6,6 +6,7 @@ from materializers.artifacts import (
     ReplayBufferMaterializer,
 )
 from materializers.keras_model import KerasModelMaterializer
+from materializers.media import GifMaterializer, PngMaterializer
 from materializers.safe_pickle import (
     CorruptArtifactError,
     RestrictedUnpickler,
@@ -16,7 +17,9 @@ __all__ = [
     "AgentMaterializer",
     "CorruptArtifactError",
     "GameWrapperMaterializer",
+    "GifMaterializer",
     "KerasModelMaterializer",
+    "PngMaterializer",
     "ReplayBufferMaterializer",
     "RestrictedUnpickler",
     "UnsafeArtifactError",

@@ -1,4 +1,4 @@
-"""Materializers for the pipeline's artifacts: game wrapper, agent, replay buffer."""
+"""Materializers for the pipeline's artifacts: game wrapper, agent, replay buffer, checkpoint."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from zenml.enums import ArtifactType
 from zenml.metadata.metadata_types import MetadataType
 
+from agents.checkpoint import TrainingCheckpoint
 from agents.dqn import DQNAgent
 from agents.replay import ReplayBuffer
 from envs.base import GameWrapper
@@ -60,3 +61,13 @@ class ReplayBufferMaterializer(SafePickleMaterializer):
             "transitions_added": data.added,
             "preallocated_mib": round(data.nbytes / 2**20, 1),
         }
+
+
+class CheckpointMaterializer(SafePickleMaterializer):
+    """A training checkpoint: game, agent, replay buffer, curves and global RNG states."""
+
+    ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = (TrainingCheckpoint,)
+    ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.DATA
+
+    def extract_metadata(self, data: TrainingCheckpoint) -> dict[str, MetadataType]:
+        return dict(data.summary())

@@ -40,6 +40,7 @@ ARTIFACT_CLASSES: dict[tuple[str, str], str] = {
     ("envs.atari", "AtariGame"): "game wrapper",
     ("agents.dqn", "DQNAgent"): "agent",
     ("agents.replay", "ReplayBuffer"): "replay buffer",
+    ("agents.checkpoint", "TrainingCheckpoint"): "training checkpoint",
 }
 """This project's classes that may appear in a payload (module, qualified name)."""
 
@@ -152,6 +153,48 @@ def read_meta(store: BaseArtifactStore, uri: str) -> dict[str, Any]:
     return meta
 
 
+def verify_payload(store: BaseArtifactStore, uri: str, meta: dict[str, Any]) -> None:
+    """Hash the payload at ``uri`` and compare size and SHA-256 with its record.
+
+    Raises:
+        CorruptArtifactError: If the payload is missing, truncated, padded or altered.
+    """
+    path = os.path.join(uri, PAYLOAD_FILE)
+    if not store.exists(path):
+        raise CorruptArtifactError(f"artifact at '{uri}' has no {PAYLOAD_FILE}")
+    digest = hashlib.sha256()
+    size = 0
+    with store.open(path, "rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+    if size != meta.get("size"):
+        raise CorruptArtifactError(
+            f"artifact at '{uri}' is truncated or padded: payload has {size} bytes, "
+            f"{meta.get('size')} were written"
+        )
+    if digest.hexdigest() != meta.get("sha256"):
+        raise CorruptArtifactError(
+            f"artifact at '{uri}' fails its checksum: payload SHA-256 "
+            f"{digest.hexdigest()[:16]}... does not match the recorded "
+            f"{str(meta.get('sha256'))[:16]}...; it was altered after it was written"
+        )
+
+
+def verify_artifact(store: BaseArtifactStore, uri: str) -> dict[str, Any]:
+    """Check a safe-pickle artifact's record and payload without unpickling it.
+
+    Returns:
+        The artifact's checksum record.
+
+    Raises:
+        CorruptArtifactError: If the record or the payload does not check out.
+    """
+    meta = read_meta(store, uri)
+    verify_payload(store, uri, meta)
+    return meta
+
+
 def _class_key(cls: type) -> tuple[str, str]:
     return cls.__module__, cls.__qualname__
 
@@ -176,28 +219,6 @@ class SafePickleMaterializer(BaseMaterializer):
         meta = {"class": ".".join(key), "pickle_protocol": PICKLE_PROTOCOL}
         write_meta(self.artifact_store, self.uri, writer.sha256.hexdigest(), writer.size, meta)
 
-    def _verify_payload(self, meta: dict[str, Any]) -> None:
-        path = os.path.join(self.uri, PAYLOAD_FILE)
-        if not self.artifact_store.exists(path):
-            raise CorruptArtifactError(f"artifact at '{self.uri}' has no {PAYLOAD_FILE}")
-        digest = hashlib.sha256()
-        size = 0
-        with self.artifact_store.open(path, "rb") as file:
-            while chunk := file.read(CHUNK_BYTES):
-                digest.update(chunk)
-                size += len(chunk)
-        if size != meta.get("size"):
-            raise CorruptArtifactError(
-                f"artifact at '{self.uri}' is truncated or padded: payload has {size} bytes, "
-                f"{meta.get('size')} were written"
-            )
-        if digest.hexdigest() != meta.get("sha256"):
-            raise CorruptArtifactError(
-                f"artifact at '{self.uri}' fails its checksum: payload SHA-256 "
-                f"{digest.hexdigest()[:16]}... does not match the recorded "
-                f"{str(meta.get('sha256'))[:16]}...; it was altered after it was written"
-            )
-
     def load(self, data_type: type[Any]) -> Any:
         """Verify format and checksum, then unpickle through the allowlist."""
         meta = read_meta(self.artifact_store, self.uri)
@@ -207,7 +228,7 @@ class SafePickleMaterializer(BaseMaterializer):
                 f"refusing to load artifact at '{self.uri}': it records class '{recorded}', "
                 "which is not one of this project's artifact classes"
             )
-        self._verify_payload(meta)
+        verify_payload(self.artifact_store, self.uri, meta)
         with self.artifact_store.open(os.path.join(self.uri, PAYLOAD_FILE), "rb") as file:
             data = RestrictedUnpickler(file).load()
         if not isinstance(data, data_type):

@@ -1,5 +1,5 @@
 """ZenML pipelines."""
 
-from pipelines.training import train_pipeline
+from pipelines.training import evaluation_pipeline, evaluation_run, train_pipeline, training_run
 
-__all__ = ["train_pipeline"]
+__all__ = ["evaluation_pipeline", "evaluation_run", "train_pipeline", "training_run"]

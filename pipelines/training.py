@@ -1,6 +1,9 @@
-"""The DQN training pipeline: wiring only."""
+"""The DQN pipelines: wiring only."""
+
+from typing import Any
 
 from zenml import pipeline
+from zenml.enums import ExecutionMode
 
 from config import RunConfig
 from steps import (
@@ -9,19 +12,51 @@ from steps import (
     evaluate,
     game_wrap,
     get_information_meta,
+    load_agent,
+    promote_model,
     replay_buffer,
     train,
 )
+from steps.registry import game_model
 
 
-@pipeline(name="dqn_training")
+# fail fast: when training stops (an interrupt, an error) the step's own exception reaches the
+# caller, and evaluation is skipped rather than run on a half-trained agent.
+@pipeline(name="dqn_training", execution_mode=ExecutionMode.FAIL_FAST)
 def train_pipeline(config: RunConfig) -> None:
     """game_wrap -> build_dqn -> replay_buffer -> agent -> get_information_meta -> train ->
-    evaluate."""
+    evaluate -> promote_model."""
     game_wrapper = game_wrap(config)
     q_network = build_dqn(config, game_wrapper)
     buffer = replay_buffer(config, game_wrapper)
     dqn_agent = agent(config, game_wrapper, q_network)
     information = get_information_meta(config, game_wrapper, dqn_agent, buffer)
-    trained_agent, _ = train(config, game_wrapper, dqn_agent, buffer, information)
-    evaluate(config, trained_agent)
+    trained_agent, history = train(config, game_wrapper, dqn_agent, buffer, information)
+    evaluation, *_ = evaluate(config, trained_agent, history)
+    promote_model(config, trained_agent, evaluation)
+
+
+@pipeline(name="dqn_evaluation", execution_mode=ExecutionMode.FAIL_FAST)
+def evaluation_pipeline(config: RunConfig, source: str = "production") -> None:
+    """load_agent -> evaluate: the production agent (or a named run's) without training."""
+    trained_agent, history = load_agent(config, source)
+    evaluate(config, trained_agent, history)
+
+
+def training_run(config: RunConfig) -> Any:
+    """``train_pipeline`` with the run's options: the game's model (a new version per run),
+    run name and caching. Call the result with ``config=config``."""
+    options: dict[str, Any] = {
+        "enable_cache": config.enable_cache,
+        "model": game_model(config.game),
+    }
+    if config.run_name:
+        options["run_name"] = config.run_name
+    return train_pipeline.with_options(**options)
+
+
+def evaluation_run(config: RunConfig) -> Any:
+    """``evaluation_pipeline`` with the run's name, if one was given."""
+    if config.run_name:
+        return evaluation_pipeline.with_options(run_name=config.run_name)
+    return evaluation_pipeline

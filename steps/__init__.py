@@ -1,10 +1,12 @@
-"""One ZenML step per file."""
+"""One ZenML step per file (plus the ZenML glue they share: checkpointing, registry)."""
 
 from steps.agent import agent
 from steps.build_dqn import build_dqn
 from steps.evaluate import evaluate
 from steps.game_wrap import game_wrap
 from steps.get_information_meta import get_information_meta
+from steps.load_agent import load_agent
+from steps.promote_model import promote_model
 from steps.replay_buffer import replay_buffer
 from steps.train import train
 
@@ -14,6 +16,8 @@ __all__ = [
     "evaluate",
     "game_wrap",
     "get_information_meta",
+    "load_agent",
+    "promote_model",
     "replay_buffer",
     "train",
 ]

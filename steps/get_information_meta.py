@@ -1,4 +1,4 @@
-"""Step: gather what the run is about to do and record it on the dashboard."""
+"""Step: decide where training starts (fresh or a resume point) and record the run's plan."""
 
 from typing import Annotated, Any
 
@@ -8,24 +8,50 @@ from agents.dqn import DQNAgent
 from agents.replay import ReplayBuffer
 from config import RunConfig
 from envs.base import GameWrapper
+from steps.checkpointing import ResumeError, find_resume_point
 
 
-@step
+@step(enable_cache=False)
 def get_information_meta(
     config: RunConfig,
     game_wrapper: GameWrapper,
     agent: DQNAgent,
     replay_buffer: ReplayBuffer,
 ) -> Annotated[dict[str, Any], "information_meta"]:
-    """Summarise the run's starting point: game, network, buffer, schedule and budget."""
+    """Summarise the run's starting point: game, network, buffer, schedule and budget.
+
+    With ``resume`` set, find the checkpoint (``latest``: the game's newest intact one;
+    a run name: that run's newest checkpoint, or its trained agent), verify its checksum and
+    check that the run's budget goes beyond it. ``train`` loads what is chosen here.
+    """
+    resume = None
+    start_step, start_frame = agent.steps, game_wrapper.frame_number
+    if config.resume is not None:
+        point = find_resume_point(config.game, config.resume)
+        if config.train.steps <= point.agent_step:
+            raise ResumeError(
+                f"train.steps={config.train.steps:,} is not beyond the resume point's agent "
+                f"step {point.agent_step:,} ({point.label}); pass --steps with a larger total"
+            )
+        mismatches = point.mismatches(config)
+        if mismatches:
+            raise ResumeError(
+                f"{point.label} was trained with different settings: {'; '.join(mismatches)}; "
+                "resume with the config the run was started with"
+            )
+        resume = point.as_dict()
+        start_step, start_frame = point.agent_step, point.frame_number
     info: dict[str, Any] = {
         "game": config.game,
         "seed": config.seed,
         "num_actions": game_wrapper.num_actions,
         "observation_shape": list(game_wrapper.observation_space.shape or ()),
         "network_parameters": int(agent.online.count_params()),
-        "start_agent_step": agent.steps,
+        "start_agent_step": start_step,
+        "start_frame_number": start_frame,
+        "resume": resume,
         "train_steps": config.train.steps,
+        "steps_to_train": config.train.steps - start_step,
         "train_frames": config.train.steps * getattr(config.env, "frame_skip", 1),
         "replay_capacity": replay_buffer.capacity,
         "replay_stored": len(replay_buffer),
@@ -36,6 +62,7 @@ def get_information_meta(
         "n_step": config.dqn.n_step,
         "double_dqn": config.dqn.double_dqn,
         "dueling": config.dqn.dueling,
+        "checkpoint_every": config.train.checkpoint_every,
     }
-    log_metadata(metadata=info)
+    log_metadata(metadata={k: v for k, v in info.items() if v is not None})
     return info

@@ -1,15 +1,50 @@
-"""Step: train the agent."""
+"""Step: train the agent, checkpointing on a schedule and on Ctrl-C or SIGTERM."""
 
+from __future__ import annotations
+
+from pathlib import Path
 from typing import Annotated, Any
 
-from zenml import log_metadata, step
+from zenml import get_step_context, log_metadata, step
+from zenml.logger import get_logger
 
+from agents.checkpoint import TrainingCheckpoint
 from agents.dqn import DQNAgent
+from agents.interrupts import GracefulInterrupt, TrainingInterrupted
 from agents.replay import ReplayBuffer
+from agents.tensorboard import ScalarWriter
 from agents.training import Trainer
 from config import RunConfig
 from envs.base import GameWrapper
 from materializers import AgentMaterializer
+from steps.checkpointing import (
+    game_slug,
+    load_artifact_version,
+    prune_checkpoints,
+    save_checkpoint,
+)
+
+logger = get_logger(__name__)
+
+
+def _trainer(
+    config: RunConfig,
+    game_wrapper: GameWrapper,
+    agent: DQNAgent,
+    replay_buffer: ReplayBuffer,
+    resume: dict[str, Any] | None,
+    scalars: ScalarWriter | None,
+) -> Trainer:
+    """A fresh trainer, or one continuing the resume point chosen by get_information_meta."""
+    if resume is None:
+        return Trainer(game_wrapper, agent, replay_buffer, config, scalars)
+    loaded = load_artifact_version(resume["artifact_version_id"])
+    if resume["kind"] == "checkpoint":
+        assert isinstance(loaded, TrainingCheckpoint)
+        return Trainer.from_checkpoint(loaded, config, scalars)
+    # a finished run's agent: continual training with this run's fresh game and buffer
+    assert isinstance(loaded, DQNAgent)
+    return Trainer(game_wrapper, loaded, replay_buffer, config, scalars)
 
 
 @step(enable_cache=False, output_materializers={"trained_agent": AgentMaterializer})
@@ -23,18 +58,72 @@ def train(
     Annotated[DQNAgent, "trained_agent"],
     Annotated[dict[str, Any], "training_history"],
 ]:
-    """Run the DQN loop for ``train.steps`` agent steps and log the learning curves."""
-    trainer = Trainer(game_wrapper, agent, replay_buffer, config)
-    history = trainer.run(config.train.steps).as_dict()
+    """Train up to ``train.steps`` agent steps, from scratch or from the resume point.
+
+    A checkpoint is saved every ``train.checkpoint_every`` steps and when training ends; only
+    the game's newest ``train.keep_checkpoints`` keep their data. On Ctrl-C or SIGTERM the
+    current step finishes, a checkpoint is written and the step fails with the command that
+    resumes the run.
+    """
+    import tensorflow as tf
+
+    settings = config.train
+    run_name = get_step_context().pipeline_run.name
+    if settings.deterministic_ops:
+        tf.config.experimental.enable_op_determinism()
+    scalars = None
+    if settings.tensorboard_dir:
+        logdir = Path(settings.tensorboard_dir) / game_slug(config.game) / run_name
+        scalars = ScalarWriter(logdir)
+        log_metadata(metadata={"tensorboard_logdir": str(logdir.resolve())})
+    trainer = _trainer(
+        config, game_wrapper, agent, replay_buffer, information_meta.get("resume"), scalars
+    )
+    remaining = settings.steps - trainer.agent.steps
+    saved: list[str] = []
+
+    def save(final: bool) -> None:
+        checkpoint = trainer.checkpoint(settings.steps, final=final)
+        version = save_checkpoint(checkpoint, run_name)
+        saved.append(f"{version.artifact.name}:{version.version}")
+        logger.info("checkpoint %s saved at agent step %d", saved[-1], checkpoint.agent_step)
+        for label in prune_checkpoints(config.game, settings.keep_checkpoints):
+            logger.info("deleted the data of old checkpoint %s", label)
+
+    with GracefulInterrupt() as interrupt:
+
+        def scheduled(current: Trainer) -> None:
+            if current.agent.steps % settings.checkpoint_every == 0:
+                with interrupt.protect():
+                    save(final=current.agent.steps >= settings.steps)
+
+        trainer.run(remaining, callback=scheduled, should_stop=lambda: interrupt.requested)
+        with interrupt.protect():
+            if trainer.agent.steps % settings.checkpoint_every != 0:
+                save(final=True)
+    if scalars is not None:
+        scalars.close()
+    history = trainer.history.as_dict()
     scores = history["episode_scores"]
     log_metadata(
         metadata={
-            "agent_steps": agent.steps,
-            "gradient_updates": agent.updates,
-            "target_syncs": agent.target_syncs,
+            "agent_steps": trainer.agent.steps,
+            "frame_number": trainer.game.frame_number,
+            "gradient_updates": trainer.agent.updates,
+            "target_syncs": trainer.agent.target_syncs,
             "episodes": len(scores),
             "mean_score_last_10": sum(scores[-10:]) / len(scores[-10:]) if scores else 0.0,
+            "checkpoints": saved,
+            "interrupted_by": interrupt.signal_name,
             **{key: values for key, values in history.items() if values},
         }
     )
-    return agent, history
+    if interrupt.requested:
+        message = (
+            f"training of run {run_name} stopped by {interrupt.signal_name} at agent step "
+            f"{trainer.agent.steps:,} (frame {trainer.game.frame_number:,}); checkpoint "
+            f"{saved[-1]} saved; resume with: python run_pipeline.py --game {config.game} "
+            f"--steps {settings.steps} --resume {run_name} (plus the --config you started with)"
+        )
+        raise TrainingInterrupted(message, interrupt.signal_name, interrupt.exit_code, run_name)
+    return trainer.agent, history

@@ -21,6 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ZENML_DEBUG", "false")
 os.environ.pop("ZENML_STORE_URL", None)
 os.environ.pop("ZENML_STORE_TYPE", None)
+TENSORBOARD_DIR = str(Path(_ZENML_HOME) / "tensorboard")
+"""TensorBoard logs of the tests' runs: inside the session's temporary directory."""
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -53,7 +55,7 @@ def tiny_config():  # type: ignore[no-untyped-def]
     return resolve_config(
         "breakout",
         overrides={
-            "train": {"steps": 300, "log_every": 100},
+            "train": {"steps": 300, "log_every": 100, "tensorboard_dir": TENSORBOARD_DIR},
             "replay": {"capacity": 1_000, "warmup_steps": 100},
             "dqn": {"train_frequency": 4, "target_sync_steps": 100, "n_step": 3},
             "evaluate": {"episodes": 2, "max_episode_frames": 2_000},

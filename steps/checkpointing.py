@@ -1,0 +1,250 @@
+"""Checkpoints as ZenML artifacts: save, keep the newest few, find the one to resume.
+
+Used by the ``train`` and ``get_information_meta`` steps and by the CLI's pre-flight check; no
+``@step`` lives here. Every checkpoint of a game is a version of one artifact,
+``<game>_checkpoint`` (e.g. ``breakout_checkpoint``), with the run name, agent step and frame
+number in its metadata. Pruning deletes an old version's data from the artifact store and tags
+the version ``pruned`` (ZenML keeps the record of an artifact a run produced).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from zenml.client import Client
+from zenml.logger import get_logger
+
+from materializers.safe_pickle import CorruptArtifactError, verify_artifact
+
+if TYPE_CHECKING:
+    from zenml.models import ArtifactVersionResponse
+
+    from agents.checkpoint import TrainingCheckpoint
+    from config import RunConfig
+
+logger = get_logger(__name__)
+
+PRUNED_TAG = "pruned"
+"""Tag of checkpoint versions whose data was deleted by retention."""
+CHECKPOINT_TAG = "checkpoint"
+
+
+class ResumeError(ValueError):
+    """The requested resume point does not exist, is damaged or does not fit the run."""
+
+
+def game_slug(game: str) -> str:
+    """``atari:Pong`` -> ``atari_pong``: safe in artifact, model and directory names."""
+    return re.sub(r"[^a-z0-9]+", "_", game.lower()).strip("_")
+
+
+def checkpoint_artifact_name(game: str) -> str:
+    """The artifact whose versions are the game's checkpoints."""
+    return f"{game_slug(game)}_checkpoint"
+
+
+def save_checkpoint(checkpoint: TrainingCheckpoint, run_name: str) -> ArtifactVersionResponse:
+    """Store a checkpoint as a new version of the game's checkpoint artifact.
+
+    The payload is written first and its checksum record last; ZenML registers the version
+    only after both, so an interrupted save leaves no version behind.
+    """
+    from zenml import save_artifact
+
+    from materializers.artifacts import CheckpointMaterializer
+
+    game = str(checkpoint.config["game"])
+    return save_artifact(
+        checkpoint,
+        name=checkpoint_artifact_name(game),
+        materializer=CheckpointMaterializer,
+        tags=[CHECKPOINT_TAG, game_slug(game)],
+        user_metadata={
+            "run": run_name,
+            **checkpoint.summary(),
+            # what must match for a run to continue this checkpoint
+            "env_config": checkpoint.config["env"],
+            "dqn_config": checkpoint.config["dqn"],
+        },
+    )
+
+
+def _versions(game: str) -> list[ArtifactVersionResponse]:
+    """The game's checkpoint versions, newest first (pruned ones included)."""
+    client = Client()
+    name = checkpoint_artifact_name(game)
+    try:
+        client.get_artifact(name)
+    except KeyError:
+        return []
+    versions = client.list_artifact_versions(
+        artifact=name, sort_by="desc:created", size=1000, hydrate=True
+    )
+    return list(versions.items)
+
+
+def _is_pruned(version: ArtifactVersionResponse) -> bool:
+    return any(tag.name == PRUNED_TAG for tag in version.tags)
+
+
+def _label(version: ArtifactVersionResponse) -> str:
+    meta = version.run_metadata
+    return (
+        f"{version.artifact.name} version {version.version} "
+        f"(run {meta.get('run', '?')}, agent step {meta.get('agent_step', '?')})"
+    )
+
+
+def prune_checkpoints(game: str, keep: int) -> list[str]:
+    """Delete the data of all but the newest ``keep`` checkpoints of a game.
+
+    Returns:
+        Labels of the checkpoints whose data was deleted.
+    """
+    client = Client()
+    live = [v for v in _versions(game) if not _is_pruned(v)]
+    pruned = []
+    for version in live[keep:]:
+        client.delete_artifact_version(
+            version.id, delete_metadata=False, delete_from_artifact_store=True
+        )
+        client.update_artifact_version(version.id, add_tags=[PRUNED_TAG])
+        pruned.append(_label(version))
+    return pruned
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a resumed run starts.
+
+    Attributes:
+        kind: ``checkpoint`` (agent, buffer, game and curves) or ``agent`` (a finished run's
+            trained agent, whose checkpoints were pruned: the buffer starts empty).
+        artifact_version_id: The artifact version to load.
+        label: Human-readable name for messages.
+        run: The run that wrote it.
+        agent_step: The agent step it was taken at.
+        frame_number: Emulator frames played at that point (0 for ``agent``).
+        settings: The env and dqn settings it was trained with (checkpoints only).
+    """
+
+    kind: str
+    artifact_version_id: str
+    label: str
+    run: str
+    agent_step: int
+    frame_number: int
+    settings: dict[str, Any] | None = None
+
+    def mismatches(self, config: RunConfig) -> list[str]:
+        """``section.key=checkpoint value (run has value)`` for every differing setting."""
+        if not self.settings:
+            return []
+        current = config.model_dump()
+        found = []
+        for section, values in self.settings.items():
+            for key, value in values.items():
+                mine = current[section].get(key)
+                if mine != value:
+                    found.append(f"{section}.{key}={value!r} (this run has {mine!r})")
+        return found
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "artifact_version_id": self.artifact_version_id,
+            "label": self.label,
+            "run": self.run,
+            "agent_step": self.agent_step,
+            "frame_number": self.frame_number,
+        }
+
+
+def _as_int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float | str) else 0
+
+
+def _checked(version: ArtifactVersionResponse) -> ResumePoint:
+    """Verify a checkpoint's checksum (without unpickling it) and describe it."""
+    store = Client().active_stack.artifact_store
+    verify_artifact(store, version.uri)
+    meta = version.run_metadata
+    return ResumePoint(
+        kind="checkpoint",
+        artifact_version_id=str(version.id),
+        label=_label(version),
+        run=str(meta.get("run", "")),
+        agent_step=_as_int(meta.get("agent_step")),
+        frame_number=_as_int(meta.get("frame_number")),
+        settings={"env": meta.get("env_config", {}), "dqn": meta.get("dqn_config", {})},
+    )
+
+
+def find_resume_point(game: str, resume: str) -> ResumePoint:
+    """Resolve ``--resume latest`` or ``--resume <run name>``.
+
+    ``latest`` takes the game's newest checkpoint that passes its checksum, warning about each
+    damaged one it skips. A run name takes that run's newest checkpoint and fails if it is
+    damaged; when retention has deleted the run's checkpoints, its final trained agent is used.
+
+    Raises:
+        ResumeError: Nothing to resume, or the named checkpoint is damaged.
+    """
+    versions = [v for v in _versions(game) if not _is_pruned(v)]
+    if resume == "latest":
+        for version in versions:
+            try:
+                return _checked(version)
+            except CorruptArtifactError as exc:
+                logger.warning("skipping damaged checkpoint %s: %s", _label(version), exc)
+                print(f"warning: skipping damaged checkpoint {_label(version)}: {exc}")
+        raise ResumeError(
+            f"--resume latest: no intact checkpoint of game {game!r} was found; start a run "
+            f"without --resume (checkpoints are written every train.checkpoint_every steps)"
+        )
+    client = Client()
+    try:
+        run = client.get_pipeline_run(resume)
+    except KeyError:
+        raise ResumeError(
+            f"--resume {resume!r}: no pipeline run of that name; pass 'latest' or a run name "
+            "from `zenml pipeline runs list`"
+        ) from None
+    own = [v for v in versions if v.run_metadata.get("run") == run.name]
+    if own:
+        try:
+            return _checked(own[0])
+        except CorruptArtifactError as exc:
+            raise ResumeError(
+                f"--resume {resume!r}: its newest checkpoint {_label(own[0])} is damaged "
+                f"({exc}); resume another run or use --resume latest"
+            ) from None
+    step = run.steps.get("train")
+    outputs = step.outputs.get("trained_agent") if step is not None else None
+    if not outputs:
+        raise ResumeError(
+            f"--resume {resume!r}: that run has no retained checkpoint and no trained agent "
+            f"(is it a {game!r} training run that got past its first checkpoint?)"
+        )
+    agent_version = outputs[0]
+    try:
+        verify_artifact(Client().active_stack.artifact_store, agent_version.uri)
+    except CorruptArtifactError as exc:
+        raise ResumeError(f"--resume {resume!r}: its trained agent is damaged ({exc})") from None
+    steps = agent_version.run_metadata.get("agent_steps", 0)
+    return ResumePoint(
+        kind="agent",
+        artifact_version_id=str(agent_version.id),
+        label=f"trained agent of run {run.name}",
+        run=run.name,
+        agent_step=_as_int(steps),
+        frame_number=0,
+    )
+
+
+def load_artifact_version(artifact_version_id: str) -> Any:
+    """Load (checksum-verified, through the safe unpickler) an artifact version by id."""
+    return Client().get_artifact_version(UUID(artifact_version_id)).load()

@@ -1,0 +1,94 @@
+"""Step: record the run's evaluation on its model version; promote it if it beats production."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from zenml import get_step_context, log_metadata, step
+from zenml.client import Client
+from zenml.enums import ModelStages
+from zenml.exceptions import StepContextError
+from zenml.logger import get_logger
+
+from agents.dqn import DQNAgent
+from agents.evaluation import evaluate_agent, summarize
+from config import RunConfig
+
+logger = get_logger(__name__)
+
+
+def evaluation_protocol(config: RunConfig) -> dict[str, Any]:
+    """What must be equal for two evaluation scores to be comparable."""
+    settings = config.evaluate
+    return {
+        "seeds": [settings.seed + k for k in range(settings.episodes)],
+        "epsilon": settings.epsilon,
+        "max_episode_frames": settings.max_episode_frames,
+    }
+
+
+@step(enable_cache=False)
+def promote_model(
+    config: RunConfig, trained_agent: DQNAgent, evaluation: dict[str, Any]
+) -> Annotated[dict[str, Any], "promotion"]:
+    """Attach the evaluation to this run's model version, and make it ``production`` when its
+    mean score beats the current production version's on the same evaluation seeds.
+
+    When the production version was evaluated differently (other seeds, epsilon or frame cap),
+    its agent is evaluated again here under this run's protocol, so the comparison is fair.
+    """
+    try:
+        model = get_step_context().model
+    except StepContextError:
+        skipped: dict[str, Any] = {"promoted": False, "reason": "the run has no model configured"}
+        log_metadata(metadata=skipped)
+        return skipped
+    protocol = evaluation_protocol(config)
+    mean_score = float(evaluation["agent"]["mean_score"])
+    model.log_metadata(
+        {
+            "eval_mean_score": mean_score,
+            "eval_random_mean_score": float(evaluation["random"]["mean_score"]),
+            "eval_protocol": protocol,
+            "eval_scores": evaluation["agent_scores"],
+        }
+    )
+    decision: dict[str, Any] = {"model": model.name, "version": str(model.number)}
+    try:
+        production = Client().get_model_version(model.name, ModelStages.PRODUCTION)
+    except KeyError:
+        production = None
+    if production is None:
+        decision.update(promoted=True, reason="no production version yet")
+    else:
+        recorded = production.run_metadata
+        if recorded.get("eval_protocol") == protocol and "eval_mean_score" in recorded:
+            production_mean = float(recorded["eval_mean_score"])  # type: ignore[arg-type]
+            how = "its recorded evaluation"
+        else:
+            production_agent = production.get_artifact("trained_agent")
+            if production_agent is None:
+                raise ValueError(
+                    f"production version {production.number} of model {model.name} has no "
+                    "trained_agent artifact to evaluate"
+                )
+            results = evaluate_agent(production_agent.load(), config)
+            production_mean = summarize(results)["mean_score"]
+            how = "re-evaluated on this run's seeds"
+        better = mean_score > production_mean
+        decision.update(
+            promoted=better,
+            production_version=str(production.number),
+            production_mean_score=production_mean,
+            reason=(
+                f"mean score {mean_score:g} {'beats' if better else 'does not beat'} "
+                f"production version {production.number}'s {production_mean:g} ({how})"
+            ),
+        )
+    decision["mean_score"] = mean_score
+    if decision["promoted"]:
+        model.set_stage(ModelStages.PRODUCTION, force=True)
+    logger.info("model %s version %s: %s", model.name, model.number, decision["reason"])
+    print(f"model {model.name} version {model.number}: {decision['reason']}")
+    log_metadata(metadata=decision)
+    return decision
