@@ -21,6 +21,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ZENML_DEBUG", "false")
 os.environ.pop("ZENML_STORE_URL", None)
 os.environ.pop("ZENML_STORE_TYPE", None)
+PIPELINE_STEPS = (
+    "game_wrap",
+    "build_dqn",
+    "replay_buffer",
+    "agent",
+    "get_information_meta",
+    "train",
+    "evaluate",
+    "promote_model",
+)
+"""The training pipeline's steps, in order."""
+
 TENSORBOARD_DIR = str(Path(_ZENML_HOME) / "tensorboard")
 """TensorBoard logs of the tests' runs: inside the session's temporary directory."""
 if str(ROOT) not in sys.path:

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import pytest
 import yaml
-from conftest import TENSORBOARD_DIR
+from conftest import PIPELINE_STEPS, TENSORBOARD_DIR
 from zenml.client import Client
 from zenml.log_stores.artifact.artifact_log_store import fetch_log_records
 from zenml.models import PipelineRunResponse
@@ -58,16 +58,7 @@ TINY_OVERRIDES: dict[str, Any] = {
 """The ``tiny_config`` fixture's values: that fixture is function-scoped, and the module shares
 one pipeline run; ``test_shared_run_uses_the_tiny_config`` keeps the two in step."""
 
-STEPS = (
-    "game_wrap",
-    "build_dqn",
-    "replay_buffer",
-    "agent",
-    "get_information_meta",
-    "train",
-    "evaluate",
-    "promote_model",
-)
+STEPS = PIPELINE_STEPS
 
 EXPECTED_OUTPUTS: dict[tuple[str, str], tuple[type, type | None]] = {
     ("game_wrap", "game_wrapper"): (AtariGame, GameWrapperMaterializer),
