@@ -38,4 +38,7 @@ def progress_bar(total: int, unit: str, desc: str, enabled: bool | None = None) 
         disable=not show,
         dynamic_ncols=True,
         leave=True,
+        # check the clock on every update: tqdm's adaptive miniters, tuned during the fast
+        # warm-up, would otherwise leave the bar frozen for long stretches once learning starts
+        miniters=1,
     )
