@@ -221,7 +221,12 @@ def _report(run: Any) -> int:
     promotion = run.steps.get("promote_model")
     if promotion is not None:
         decision = promotion.outputs["promotion"][0].load()
-        print(f"model: {decision['reason']}")
+        if "model" in decision:
+            outcome = "promoted to production" if decision["promoted"] else "not promoted"
+            print(
+                f"model {decision['model']} version {decision['version']}: {outcome} "
+                f"({decision['reason']})"
+            )
     print(f"run: {run.name}  (inspect it with `zenml login --local`)")
     return 0
 
