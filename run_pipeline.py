@@ -166,24 +166,12 @@ def resume_command(argv: list[str], run_name: str) -> str:
 
 def _check_resume_point(config: RunConfig) -> None:
     """Find the resume point before the pipeline starts, so a bad --resume is one line."""
-    from steps.checkpointing import ResumeError, find_resume_point
+    from steps.checkpointing import ResumeError, resume_point_for
 
-    assert config.resume is not None
     try:
-        point = find_resume_point(config.game, config.resume)
+        point = resume_point_for(config)
     except ResumeError as exc:
         _fail(str(exc))
-    mismatches = point.mismatches(config)
-    if mismatches:
-        _fail(
-            f"{point.label} was trained with different settings: {'; '.join(mismatches)}; "
-            "resume with the config (and flags) the run was started with"
-        )
-    if config.train.steps <= point.agent_step:
-        _fail(
-            f"--steps={config.train.steps} is not beyond {point.label}'s agent step "
-            f"{point.agent_step:,}; --steps is the total to reach when resuming, pass a larger one"
-        )
     print(
         f"resuming from {point.label}: agent step {point.agent_step:,}, "
         f"frame {point.frame_number:,}"

@@ -245,6 +245,29 @@ def find_resume_point(game: str, resume: str) -> ResumePoint:
     )
 
 
+def resume_point_for(config: RunConfig) -> ResumePoint:
+    """The resume point of ``config.resume``, checked against the run: same env and dqn
+    settings, and a ``train.steps`` total beyond the point's agent step.
+
+    Raises:
+        ResumeError: One line saying what does not fit and what to do.
+    """
+    assert config.resume is not None
+    point = find_resume_point(config.game, config.resume)
+    mismatches = point.mismatches(config)
+    if mismatches:
+        raise ResumeError(
+            f"{point.label} was trained with different settings: {'; '.join(mismatches)}; "
+            "resume with the config (and flags) the run was started with"
+        )
+    if config.train.steps <= point.agent_step:
+        raise ResumeError(
+            f"--steps={config.train.steps} is not beyond {point.label}'s agent step "
+            f"{point.agent_step:,}; --steps is the total to reach when resuming, pass a larger one"
+        )
+    return point
+
+
 def load_artifact_version(artifact_version_id: str) -> Any:
     """Load (checksum-verified, through the safe unpickler) an artifact version by id."""
     return Client().get_artifact_version(UUID(artifact_version_id)).load()

@@ -8,7 +8,7 @@ from agents.dqn import DQNAgent
 from agents.replay import ReplayBuffer
 from config import RunConfig
 from envs.base import GameWrapper
-from steps.checkpointing import ResumeError, find_resume_point
+from steps.checkpointing import resume_point_for
 
 
 @step(enable_cache=False)
@@ -27,18 +27,7 @@ def get_information_meta(
     resume = None
     start_step, start_frame = agent.steps, game_wrapper.frame_number
     if config.resume is not None:
-        point = find_resume_point(config.game, config.resume)
-        if config.train.steps <= point.agent_step:
-            raise ResumeError(
-                f"train.steps={config.train.steps:,} is not beyond the resume point's agent "
-                f"step {point.agent_step:,} ({point.label}); pass --steps with a larger total"
-            )
-        mismatches = point.mismatches(config)
-        if mismatches:
-            raise ResumeError(
-                f"{point.label} was trained with different settings: {'; '.join(mismatches)}; "
-                "resume with the config the run was started with"
-            )
+        point = resume_point_for(config)
         resume = point.as_dict()
         start_step, start_frame = point.agent_step, point.frame_number
     info: dict[str, Any] = {
