@@ -17,7 +17,7 @@ This module is imported by the CLI before ZenML starts, so it only imports pydan
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -75,6 +75,69 @@ class AtariConfig(_Model):
 
     max_episode_frames: int = Field(108_000, ge=1)
     """Truncate an episode after this many emulator frames (30 minutes of play at 60 Hz)."""
+
+
+class TetrisRewardConfig(_Model):
+    """What a Tetris step's learning reward is made of; the reported score is always the game's.
+
+    The reward is ``score_weight * score gained + lines_weight * lines cleared + piece_weight``
+    minus the weighted growth of holes, bumpiness and aggregate height (potential-based
+    shaping, so it changes the path of learning and not which play is best), plus
+    ``game_over_penalty`` on the step that ends the game."""
+
+    score_weight: float = 0.0
+    """Reward per point of game score (40/100/300/1200 x (level+1) per clear, 1 per row of
+    soft drop)."""
+
+    lines_weight: float = 1.0
+    """Reward per line cleared."""
+
+    piece_weight: float = 0.0
+    """Reward per piece placed (a survival bonus)."""
+
+    holes_weight: float = 0.0
+    """Penalty per hole added to the board (negative when holes are opened up)."""
+
+    bumpiness_weight: float = 0.0
+    """Penalty per unit of bumpiness added (sum of height differences of adjacent columns)."""
+
+    height_weight: float = 0.0
+    """Penalty per cell of aggregate column height added."""
+
+    game_over_penalty: float = Field(-10.0, le=0.0)
+    """Added to the reward of the step that ends the game (zero or negative)."""
+
+
+class TetrisConfig(_Model):
+    """Game Boy Tetris: the real cartridge through PyBoy, or the native rules engine."""
+
+    kind: Literal["tetris"] = "tetris"
+    """Which wrapper family this config is for."""
+
+    backend: Literal["auto", "native", "pyboy"] = "auto"
+    """``native``: the numpy rules engine; ``pyboy``: the cartridge in ``rom`` through PyBoy;
+    ``auto``: PyBoy when a ROM is given (``rom``, ``--rom`` or ``$ZENRL_TETRIS_ROM``), else
+    native."""
+
+    rom: str | None = None
+    """Path of a Game Boy ROM whose cartridge title is ``TETRIS`` or ``DMGTRIS`` (Pandora's
+    Blocks); never shipped, checked by its header title."""
+
+    action_mode: Literal["placements", "buttons"] = "placements"
+    """``placements``: an action is the piece's final (rotation, column), played as button
+    presses, with unreachable placements masked; ``buttons``: one Game Boy input per step."""
+
+    start_level: int = Field(0, ge=0, le=20)
+    """A-TYPE start level (0-9 on the Game Boy menu)."""
+
+    max_pieces: int = Field(10_000, ge=1)
+    """Truncate a game after this many pieces (10,000 pieces allow at most 4,000 lines)."""
+
+    button_frames: int = Field(4, ge=1, le=60)
+    """Frames a button is held per step in ``buttons`` mode (then released for one frame)."""
+
+    reward: TetrisRewardConfig = Field(default_factory=TetrisRewardConfig)
+    """Learning reward."""
 
 
 class DQNConfig(_Model):
@@ -219,8 +282,10 @@ class RunConfig(_Model):
     """``latest`` continues the game's newest checkpoint; a run name continues that run's
     newest checkpoint (or its final agent); ``null`` starts from scratch."""
 
-    env: AtariConfig = Field(default_factory=AtariConfig)
-    """Environment settings."""
+    env: Annotated[AtariConfig | TetrisConfig, Field(discriminator="kind")] = Field(
+        default_factory=AtariConfig
+    )
+    """Environment settings; ``kind`` selects the game family (``atari`` or ``tetris``)."""
 
     dqn: DQNConfig = Field(default_factory=DQNConfig)
     """Learner settings."""

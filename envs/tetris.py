@@ -1,0 +1,397 @@
+"""Game Boy Tetris as one gymnasium env over two backends: the native rules engine and the
+real cartridge in PyBoy."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+
+from config import TetrisConfig
+from envs.base import GameWrapper
+from envs.tetris_features import (
+    FEATURE_NAMES,
+    ILLEGAL,
+    NUM_FEATURES,
+    afterstate_features,
+    board_summary,
+)
+from envs.tetris_native import BUTTONS, NativeTetris, _drop_row, _surfaces
+from envs.tetris_rules import (
+    BOARD_COLS,
+    BOARD_ROWS,
+    DISTINCT_ROTATIONS,
+    NUM_PIECES,
+    NUM_PLACEMENTS,
+    PIECE_NAMES,
+    ROTATIONS,
+    SHAPE_WIDTH,
+)
+
+ROM_ENV_VAR = "ZENRL_TETRIS_ROM"
+"""Environment variable naming the Game Boy ROM when neither the config nor ``--rom`` does."""
+
+STATE_FORMAT = 1
+"""Version of the pickled wrapper state; bump when its keys change."""
+
+CELL_PIXELS = 8
+"""Side of one cell in rendered frames (the Game Boy's tile size)."""
+
+_PALETTE = np.array(
+    [[224, 248, 208], [136, 192, 112], [52, 104, 86], [8, 24, 32]], dtype=np.uint8
+)  # the DMG's four greens, light to dark
+
+
+class TetrisBackend(Protocol):
+    """What :class:`TetrisGame` needs from a backend (native engine or PyBoy)."""
+
+    score: int
+    lines: int
+    level: int
+    game_over: bool
+    frame_number: int
+    active_piece: int | None
+    preview_piece: int
+    last_placement_reached: bool
+
+    def reset(self, seed: int) -> None: ...
+    def board(self) -> np.ndarray: ...
+    def place(self, rotation: int, column: int) -> int: ...
+    def press(self, button: str, frames: int) -> None: ...
+    def get_state(self) -> dict[str, Any]: ...
+    def set_state(self, state: dict[str, Any]) -> None: ...
+    def close(self) -> None: ...
+
+
+def resolve_backend(config: TetrisConfig) -> tuple[str, str | None]:
+    """``(backend, rom)`` a config selects: ``auto`` is PyBoy when a ROM is named (in the
+    config or ``$ZENRL_TETRIS_ROM``), else native."""
+    rom = config.rom or os.environ.get(ROM_ENV_VAR) or None
+    if config.backend == "native":
+        return "native", None
+    if config.backend == "pyboy" or rom:
+        if not rom:
+            raise ValueError(
+                "env.backend='pyboy' needs a Game Boy ROM: pass --rom PATH or set "
+                f"${ROM_ENV_VAR} (cartridge title TETRIS or DMGTRIS)"
+            )
+        return "pyboy", rom
+    return "native", None
+
+
+def _legal_placements(piece: int) -> np.ndarray:
+    """Placements inside the walls, one per distinct orientation of the piece."""
+    mask = np.zeros(NUM_PLACEMENTS, dtype=bool)
+    for rotation in range(DISTINCT_ROTATIONS[piece]):
+        width = int(SHAPE_WIDTH[piece, rotation])
+        start = rotation * BOARD_COLS
+        mask[start : start + BOARD_COLS - width + 1] = True
+    return mask
+
+
+_WALL_LEGAL = [_legal_placements(piece) for piece in range(NUM_PIECES)]
+
+
+class TetrisGame(GameWrapper):
+    """Game Boy Tetris (A-TYPE) for DQN, on the native engine or the real cartridge.
+
+    ## Action Space
+    ``placements`` (default): ``Discrete(40)``, action ``rotation * 10 + column`` puts the
+    falling piece, turned ``rotation`` quarters clockwise, with its leftmost cell in
+    ``column``; the wrapper plays it as button presses (turns, taps, Down held). The mask
+    allows one action per distinct orientation that fits the walls and that the presses can
+    reach. ``buttons``: ``Discrete(6)``, one input held for ``button_frames`` frames:
+    none, left, right, down, A (turn clockwise), B (turn counter-clockwise); all legal.
+
+    ## Observation Space
+    ``placements``: ``Box(0, 255, (1, 40, 30), uint8)``: for each placement, the features of
+    the board it leaves (lines cleared, Dellacherie's and BCTS's features, the ten column
+    heights) and the preview piece one-hot; zeros where illegal (see
+    :data:`envs.tetris_features.FEATURE_NAMES`). The board and the current piece enter
+    through the afterstates, the next piece one-hot. ``buttons``: ``Box(0, 2, (1, 19, 10),
+    uint8)``: the 18x10 field (1 locked, 2 falling piece) and a last row with the preview
+    piece one-hot in its first seven cells.
+
+    ## Rewards
+    The learning reward of :class:`config.TetrisRewardConfig` (lines cleared by default, a
+    game-over penalty, optional score and shaping terms). ``info`` reports the game's score,
+    lines, level and pieces.
+
+    ## Episode End
+    ``terminated`` at game over; ``truncated`` after ``max_pieces`` pieces.
+
+    ## Arguments
+    ``config``: a :class:`config.TetrisConfig`; ``render_mode``: ``None`` or ``"rgb_array"``.
+
+    ## Version History
+    * v0: initial version (native engine, PyBoy 2.8 backend).
+    """
+
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 15}
+
+    def __init__(self, config: TetrisConfig | None = None, render_mode: str | None = None):
+        config = config or TetrisConfig()
+        if not isinstance(config, TetrisConfig):
+            raise TypeError(f"config must be a TetrisConfig, got {type(config).__name__}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(
+                f"render_mode={render_mode!r} is not supported; use None or 'rgb_array'"
+            )
+        self.config = config
+        self.render_mode = render_mode
+        self.backend_name, self.rom = resolve_backend(config)
+        self.backend: TetrisBackend = self._make_backend()
+        self.placements = config.action_mode == "placements"
+        if self.placements:
+            self.masks_actions = True
+            self.action_meanings = [
+                f"rot{rotation}_col{column}"
+                for rotation in range(ROTATIONS)
+                for column in range(BOARD_COLS)
+            ]
+            self.observation_space = gym.spaces.Box(
+                0, 255, (1, NUM_PLACEMENTS, NUM_FEATURES), dtype=np.uint8
+            )
+        else:
+            self.masks_actions = False
+            self.action_meanings = list(BUTTONS)
+            self.observation_space = gym.spaces.Box(
+                0, 2, (1, BOARD_ROWS + 1, BOARD_COLS), dtype=np.uint8
+            )
+        self.action_space = gym.spaces.Discrete(len(self.action_meanings))
+        self.feature_names = FEATURE_NAMES
+        self._observation = np.zeros(self.observation_space.shape, dtype=np.uint8)
+        self._mask = np.ones(self.action_space.n, dtype=bool)
+        self._landing = np.full(NUM_PLACEMENTS, ILLEGAL, dtype=np.int64)
+        self._episode_steps = 0
+        self._needs_reset = True
+        self._summary = board_summary(np.zeros((BOARD_ROWS, BOARD_COLS), dtype=bool))
+
+    def _make_backend(self) -> TetrisBackend:
+        if self.backend_name == "pyboy":
+            from envs.tetris_pyboy import PyBoyTetris
+
+            return PyBoyTetris(self.rom, start_level=self.config.start_level)  # type: ignore[arg-type]
+        return NativeTetris(start_level=self.config.start_level)
+
+    # ------------------------------------------------------------------ gymnasium API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is None:
+            seed = int(self.np_random.integers(2**31 - 1))
+        self.backend.reset(int(seed))
+        self._episode_steps = 0
+        self._needs_reset = False
+        self._summary = board_summary(self.backend.board())
+        self._observe()
+        return self._observation.copy(), self._info(0)
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._needs_reset:
+            raise RuntimeError("step() called before reset() or after the episode ended")
+        action = int(action)
+        if not 0 <= action < self.action_space.n:
+            raise ValueError(f"action={action!r} is outside Discrete({self.action_space.n})")
+        backend = self.backend
+        score, lines, pieces = backend.score, backend.lines, self.pieces
+        if self.placements:
+            if not self._mask[action]:
+                allowed = np.flatnonzero(self._mask).tolist()
+                raise ValueError(f"placement {action} is masked out; legal placements: {allowed}")
+            backend.place(*divmod(action, BOARD_COLS))
+        else:
+            backend.press(BUTTONS[action], self.config.button_frames)
+        self._episode_steps += 1
+        terminated = bool(backend.game_over)
+        truncated = not terminated and self.pieces >= self.config.max_pieces
+        self._needs_reset = terminated or truncated
+        reward = self._reward(backend.score - score, backend.lines - lines, self.pieces - pieces)
+        if terminated:
+            reward += self.config.reward.game_over_penalty
+        self._observe()
+        return self._observation.copy(), reward, terminated, truncated, self._info(lines)
+
+    def _reward(self, score_gained: int, lines_cleared: int, pieces_placed: int) -> float:
+        weights = self.config.reward
+        reward = (
+            weights.score_weight * score_gained
+            + weights.lines_weight * lines_cleared
+            + weights.piece_weight * pieces_placed
+        )
+        if not (weights.holes_weight or weights.bumpiness_weight or weights.height_weight):
+            return float(reward)
+        before, after = self._summary, board_summary(self.backend.board())
+        self._summary = after
+        return float(
+            reward
+            - weights.holes_weight * (after["holes"] - before["holes"])
+            - weights.bumpiness_weight * (after["bumpiness"] - before["bumpiness"])
+            - weights.height_weight * (after["aggregate_height"] - before["aggregate_height"])
+        )
+
+    @property
+    def pieces(self) -> int:
+        """Pieces locked in the current game."""
+        return int(getattr(self.backend, "pieces", 0))
+
+    def _info(self, lines_before: int) -> dict[str, Any]:
+        backend = self.backend
+        return {
+            "score": backend.score,
+            "lines": backend.lines,
+            "level": backend.level,
+            "pieces": self.pieces,
+            "lines_cleared": backend.lines - lines_before,
+            "placement_reached": backend.last_placement_reached,
+            "frame_number": backend.frame_number,
+        }
+
+    def _observe(self) -> None:
+        backend = self.backend
+        board = backend.board()
+        piece = backend.active_piece
+        if self.placements:
+            if piece is None or backend.game_over:
+                self._landing[:] = ILLEGAL
+                self._mask[:] = False
+                self._mask[0] = True  # a finished game still offers one (meaningless) action
+                self._observation[0] = 0
+                return
+            legal = _WALL_LEGAL[piece]
+            landing = self._landing_rows(board, piece, legal)
+            self._landing = landing
+            self._mask = landing != ILLEGAL
+            if not self._mask.any():  # nothing reachable: the next lock ends the game
+                self._mask = legal.copy()
+            self._observation[0] = afterstate_features(board, piece, landing, backend.preview_piece)
+        else:
+            grid = self._observation[0]
+            grid[:BOARD_ROWS] = board
+            for row, col in getattr(backend, "falling_cells", list)():
+                grid[row, col] = 2
+            grid[BOARD_ROWS] = 0
+            grid[BOARD_ROWS, backend.preview_piece] = 1
+
+    def _landing_rows(self, board: np.ndarray, piece: int, legal: np.ndarray) -> np.ndarray:
+        """Where each placement lands: the native engine simulates its presses when the stack
+        reaches the rows they happen in; for the cartridge a straight drop is assumed."""
+        landing_rows = getattr(self.backend, "landing_rows", None)
+        if landing_rows is not None:
+            return landing_rows(legal)
+        rows = [int(sum(1 << c for c in np.flatnonzero(line))) for line in board]
+        surface = _surfaces(rows)
+        out = np.full(NUM_PLACEMENTS, ILLEGAL, dtype=np.int64)
+        for action in np.flatnonzero(legal):
+            rotation, column = divmod(int(action), BOARD_COLS)
+            out[action] = _drop_row(piece, rotation, column, surface)
+        return out
+
+    # ------------------------------------------------------------------ GameWrapper API
+    @property
+    def num_actions(self) -> int:
+        return int(self.action_space.n)
+
+    def action_mask(self) -> np.ndarray:
+        return self._mask.copy()
+
+    def current_observation(self) -> np.ndarray:
+        return self._observation.copy()
+
+    @property
+    def needs_reset(self) -> bool:
+        return self._needs_reset
+
+    @property
+    def episode_steps(self) -> int:
+        return self._episode_steps
+
+    @property
+    def frame_stack(self) -> int:
+        return 1
+
+    @property
+    def frame_number(self) -> int:
+        return int(self.backend.frame_number)
+
+    def placement_features(self) -> np.ndarray:
+        """``(40, NUM_FEATURES)`` afterstate features of the current piece's placements
+        (whatever the action mode; baselines use them)."""
+        if self.placements:
+            return self._observation[0].copy()
+        piece = self.backend.active_piece
+        if piece is None:
+            return np.zeros((NUM_PLACEMENTS, NUM_FEATURES), dtype=np.uint8)
+        board = self.backend.board()
+        landing = self._landing_rows(board, piece, _WALL_LEGAL[piece])
+        return afterstate_features(board, piece, landing, self.backend.preview_piece)
+
+    def frame(self) -> np.ndarray:
+        """An RGB picture of the field: the cartridge's screen on PyBoy, a drawn field with
+        the preview piece beside it on the native engine."""
+        screen = getattr(self.backend, "screen", None)
+        if screen is not None:
+            return np.asarray(screen())
+        return render_field(
+            self.backend.board(),
+            getattr(self.backend, "falling_cells", list)(),
+            self.backend.preview_piece,
+        )
+
+    def close(self) -> None:
+        self.backend.close()
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        """Config, backend state (PyBoy: its save-state bytes; never the ROM), counters."""
+        return {
+            "format": STATE_FORMAT,
+            "config": self.config.model_dump(),
+            "render_mode": self.render_mode,
+            "backend_name": self.backend_name,
+            "rom": self.rom,
+            "backend_state": self.backend.get_state(),
+            "episode_steps": self._episode_steps,
+            "needs_reset": self._needs_reset,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(
+                f"TetrisGame state format {state.get('format')!r} is not supported "
+                f"(this version reads {STATE_FORMAT})"
+            )
+        config = TetrisConfig.model_validate(state["config"])
+        if state["backend_name"] == "pyboy":
+            config = config.model_copy(update={"backend": "pyboy", "rom": state["rom"]})
+        else:
+            config = config.model_copy(update={"backend": "native"})
+        self.__init__(config, render_mode=state["render_mode"])  # type: ignore[misc]
+        self.backend.set_state(state["backend_state"])
+        self._episode_steps = state["episode_steps"]
+        self._needs_reset = state["needs_reset"]
+        self._summary = board_summary(self.backend.board())
+        self._observe()
+
+
+def render_field(
+    board: np.ndarray, falling: list[tuple[int, int]], preview_piece: int
+) -> np.ndarray:
+    """Draw the field (locked cells, falling piece) and the preview piece's name area."""
+    from envs.tetris_rules import SHAPE_CELLS
+
+    grid = np.zeros((BOARD_ROWS, BOARD_COLS + 6), dtype=np.uint8)
+    grid[:, BOARD_COLS] = 1  # the field's right wall
+    grid[:BOARD_ROWS, :BOARD_COLS][board] = 2
+    for row, col in falling:
+        grid[row, col] = 3
+    for row, col in SHAPE_CELLS[preview_piece, 0]:
+        grid[2 + row, BOARD_COLS + 2 + col] = 3
+    image = _PALETTE[grid]
+    return np.ascontiguousarray(image.repeat(CELL_PIXELS, axis=0).repeat(CELL_PIXELS, axis=1))
+
+
+__all__ = ["PIECE_NAMES", "ROM_ENV_VAR", "TetrisGame", "render_field", "resolve_backend"]
