@@ -147,11 +147,17 @@ class DQNConfig(_Model):
     """Select the next action with the online network and evaluate it with the target network
     (van Hasselt et al. 2016)."""
 
+    network: Literal["auto", "nature_cnn", "mlp", "placement"] = "auto"
+    """Q-network: ``nature_cnn`` (frame stacks), ``mlp`` (small boards), ``placement`` (one
+    shared MLP scoring each action's afterstate features); ``auto`` picks by the game's
+    observation layout."""
+
     dueling: bool = True
-    """Split the head into value and advantage streams (Wang et al. 2016)."""
+    """Split the head into value and advantage streams (Wang et al. 2016); not used by the
+    placement network, whose Q-values are afterstate values."""
 
     hidden_units: int = Field(512, ge=1)
-    """Units in the fully connected layer after the Nature DQN convolutions."""
+    """Units in each fully connected hidden layer."""
 
     loss: Literal["huber", "mse"] = "huber"
     """TD loss: Huber (smooth L1, as in the Nature DQN) or mean squared error."""
@@ -333,13 +339,16 @@ def default_config(game: str) -> RunConfig:
     from envs.registry import resolve_game  # light: no emulator is imported
 
     spec = resolve_game(game)
-    return RunConfig.model_validate({"game": game, "env": spec.default_env})
+    return RunConfig.model_validate({**spec.defaults, "game": game, "env": spec.default_env})
 
 
 def _format_validation_error(error: ValidationError, source: str) -> str:
     """Turn pydantic's multi-line report into one line: field, value, what is allowed."""
     first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "config"
+    loc = [str(part) for part in first["loc"]]
+    if len(loc) > 1 and loc[0] == "env" and loc[1] in ("atari", "tetris"):
+        del loc[1]  # the env union's tag, not a config key
+    field = ".".join(loc) or "config"
     value = first.get("input")
     kind = first["type"]
     if kind == "extra_forbidden":

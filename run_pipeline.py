@@ -3,6 +3,8 @@
     python run_pipeline.py --game breakout
     python run_pipeline.py --game atari:Pong --steps 50000 --seed 1
     python run_pipeline.py --config configs/breakout_quick.yaml
+    python run_pipeline.py --game tetris                      # native Game Boy rules engine
+    python run_pipeline.py --game tetris --rom roms/tetris.gb # the real cartridge in PyBoy
 
 Every value is validated before ZenML starts: a bad flag or config value exits with code 2
 and one line naming the field, the value and what is allowed.
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from config import ConfigError, RunConfig, resolve_config
+from envs.registry import check_game_assets
 
 EXIT_USAGE = 2
 
@@ -51,7 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--game",
         default=None,
-        help="breakout (default) or atari:<Name> for any ALE game, e.g. atari:Pong",
+        help="breakout (default), tetris, or atari:<Name> for any ALE game, e.g. atari:Pong",
+    )
+    parser.add_argument(
+        "--rom",
+        type=Path,
+        default=None,
+        help="tetris: a Game Boy ROM (title TETRIS or DMGTRIS) to play in PyBoy instead of "
+        "the native engine (default: $ZENRL_TETRIS_ROM if set)",
     )
     parser.add_argument(
         "--config",
@@ -107,6 +117,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["resume"] = args.resume
     if args.checkpoint_every is not None:
         overrides.setdefault("train", {})["checkpoint_every"] = args.checkpoint_every
+    if args.rom is not None:
+        overrides.setdefault("env", {})["rom"] = str(args.rom.resolve())
     return overrides
 
 
@@ -130,8 +142,11 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, RunConfig]:
             game = load_yaml(args.config).get("game")
         except ConfigError as exc:
             _fail(str(exc))
+    if args.rom is not None and not (game or "").startswith("tetris"):
+        _fail(f"--rom: only --game tetris plays a ROM file, got --game {game or 'breakout'}")
     try:
         config = resolve_config(game or "breakout", args.config, _overrides(args))
+        config = check_game_assets(config)
     except ConfigError as exc:
         _fail(str(exc))
     if args.evaluate_only is not None:

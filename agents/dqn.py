@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from agents.networks import NumpyQNetwork, build_q_network
+from agents.networks import numpy_q_network, q_network_for
 from agents.optim import FusedAdam
 from agents.replay import ReplayBatch
 from config import DQNConfig
@@ -61,7 +61,7 @@ class DQNAgent:
         # new weights as one flat tensor; the copy is refreshed from it after the update
         # (serial) or when the next update is launched (overlapped), never at other times, so
         # waiting for an update (to save, to log) cannot change what the agent does.
-        self._acting = NumpyQNetwork(self.online)
+        self._acting = numpy_q_network(self.online)
         self._latest_flat: np.ndarray | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._pending: Future[tuple[Any, Any, Any]] | None = None
@@ -81,13 +81,7 @@ class DQNAgent:
         self._compile()
 
     def _build_network(self, name: str) -> keras.Model:
-        return build_q_network(
-            self.observation_shape,
-            self.num_actions,
-            dueling=self.config.dueling,
-            hidden_units=self.config.hidden_units,
-            name=name,
-        )
+        return q_network_for(self.config, self.observation_shape, self.num_actions, name)
 
     def _compile(self) -> None:
         online, target, optimizer, config = self.online, self.target, self.optimizer, self.config

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.baselines import Policy, baselines_for, random_policy
 from envs.base import GameWrapper
 from envs.registry import make_game
 
@@ -15,8 +16,7 @@ if TYPE_CHECKING:
     from agents.dqn import DQNAgent
     from config import RunConfig
 
-Policy = Callable[[np.ndarray, np.ndarray, np.random.Generator], int]
-"""``policy(observation, action_mask, rng) -> action``."""
+__all__ = ["Policy", "random_policy"]
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,15 @@ class EpisodeResult:
         score: Unclipped game score.
         steps: Agent steps survived.
         truncated: Whether the frame cap ended the episode.
+        extras: The game's own end-of-episode figures (``GameWrapper.report_keys``: lines,
+            pieces and level for Tetris).
     """
 
     seed: int
     score: float
     steps: int
     truncated: bool
+    extras: dict[str, float] = field(default_factory=dict)
 
 
 def play_episodes(
@@ -67,25 +70,31 @@ def play_episodes(
             observation, _, terminated, truncated, info = game.step(action)
             if recording and frames is not None and len(frames) < max_frames:
                 frames.append(game.frame())
-        result = EpisodeResult(seed, float(info["score"]), game.episode_steps, truncated)
+        extras = {key: float(info[key]) for key in game.report_keys}
+        result = EpisodeResult(seed, float(info["score"]), game.episode_steps, truncated, extras)
         results.append(result)
         if progress is not None:
             progress(result)
     return results
 
 
-def random_policy(
-    observation: np.ndarray, action_mask: np.ndarray, rng: np.random.Generator
-) -> int:
-    """Uniform over legal actions."""
-    legal = np.flatnonzero(action_mask)
-    return int(legal[rng.integers(len(legal))])
+def _evaluation_env(config: RunConfig, env_config: Any) -> GameWrapper:
+    """The game for evaluation: Atari's frame cap comes from ``evaluate.max_episode_frames``;
+    Tetris caps games by ``env.max_pieces``."""
+    if "max_episode_frames" in type(env_config).model_fields:
+        env_config = env_config.model_copy(
+            update={"max_episode_frames": config.evaluate.max_episode_frames}
+        )
+    return make_game(env_config)
+
+
+def evaluation_seeds(config: RunConfig) -> list[int]:
+    """One reset seed per evaluation episode, the same for the agent and every baseline."""
+    return [config.evaluate.seed + k for k in range(config.evaluate.episodes)]
 
 
 def _evaluation_setup(config: RunConfig) -> tuple[GameWrapper, list[int]]:
-    settings = config.evaluate
-    env_config = config.env.model_copy(update={"max_episode_frames": settings.max_episode_frames})
-    return make_game(env_config), [settings.seed + k for k in range(settings.episodes)]
+    return _evaluation_env(config, config.env), evaluation_seeds(config)
 
 
 def evaluate_agent(
@@ -106,28 +115,36 @@ def evaluate_agent(
     return play_episodes(game, agent_policy, seeds, progress, frames, max_frames)
 
 
-def evaluate_random(
+def evaluate_baselines(
     config: RunConfig, progress: Callable[[EpisodeResult], None] | None = None
-) -> list[EpisodeResult]:
-    """The uniform random policy on the same seeds as :func:`evaluate_agent`."""
-    game, seeds = _evaluation_setup(config)
-    return play_episodes(game, random_policy, seeds, progress)
+) -> dict[str, list[EpisodeResult]]:
+    """Every baseline of the game (:func:`agents.baselines.baselines_for`) on the same seeds
+    as :func:`evaluate_agent`: the random policy, and for Tetris Dellacherie's heuristic."""
+    seeds = evaluation_seeds(config)
+    return {
+        name: play_episodes(_evaluation_env(config, env_config), policy, seeds, progress)
+        for name, (env_config, policy) in baselines_for(config.env).items()
+    }
 
 
-def evaluate_against_random(
+def evaluate_against_baselines(
     agent: DQNAgent,
     config: RunConfig,
     progress: Callable[[EpisodeResult], None] | None = None,
-) -> tuple[list[EpisodeResult], list[EpisodeResult]]:
-    """The agent's and the random policy's episodes on the same seeds, seed by seed."""
-    return evaluate_agent(agent, config, progress), evaluate_random(config, progress)
+) -> dict[str, list[EpisodeResult]]:
+    """The baselines' episodes, then the agent's (key ``agent``), on the same seeds."""
+    return {
+        **evaluate_baselines(config, progress),
+        "agent": evaluate_agent(agent, config, progress),
+    }
 
 
 def summarize(results: list[EpisodeResult]) -> dict[str, float]:
-    """Mean, standard deviation, min and max score, and mean steps survived."""
+    """Mean, standard deviation, min and max score, mean steps survived, and the mean and
+    max of each of the game's own figures (``mean_lines``, ``max_lines``, ... for Tetris)."""
     scores = np.array([r.score for r in results], dtype=np.float64)
     steps = np.array([r.steps for r in results], dtype=np.float64)
-    return {
+    summary: dict[str, float] = {
         "mean_score": float(scores.mean()),
         "std_score": float(scores.std()),
         "min_score": float(scores.min()),
@@ -135,25 +152,51 @@ def summarize(results: list[EpisodeResult]) -> dict[str, float]:
         "mean_steps": float(steps.mean()),
         "episodes": len(results),
     }
+    for key in results[0].extras if results else ():
+        values = np.array([r.extras[key] for r in results], dtype=np.float64)
+        summary[f"mean_{key}"] = float(values.mean())
+        summary[f"std_{key}"] = float(values.std())
+        summary[f"max_{key}"] = float(values.max())
+    return summary
 
 
-def markdown_table(game: str, agent: list[EpisodeResult], baseline: list[EpisodeResult]) -> str:
-    """Per-seed scores of the agent next to the random baseline, then the summary rows."""
+def _columns(results: list[EpisodeResult]) -> list[str]:
+    """What the table shows per policy: steps and score, or the game's own figures."""
+    extras = list(results[0].extras) if results and results[0].extras else []
+    return (
+        ["lines", "score", *[k for k in extras if k != "lines"]] if extras else ["steps", "score"]
+    )
+
+
+def _value(result: EpisodeResult, column: str) -> float:
+    if column == "steps":
+        return float(result.steps)
+    if column == "score":
+        return result.score
+    return result.extras[column]
+
+
+def markdown_table(game: str, policies: dict[str, list[EpisodeResult]]) -> str:
+    """Per-seed results of every policy side by side (baselines first, the agent last), then
+    mean, std and max rows."""
+    names = list(policies)
+    columns = _columns(policies[names[0]])
+    header = [f"{name} {column}" for name in names for column in columns]
     lines = [
         f"## Evaluation: {game}",
         "",
-        "| seed | random steps | random score | agent steps | agent score |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| seed | " + " | ".join(header) + " |",
+        "| ---: |" + " ---: |" * len(header),
     ]
-    for ours, theirs in zip(agent, baseline, strict=True):
-        lines.append(
-            f"| {ours.seed} | {theirs.steps} | {theirs.score:g} | {ours.steps} | {ours.score:g} |"
-        )
-    a, b = summarize(agent), summarize(baseline)
-    lines.append(
-        f"| **mean** | {b['mean_steps']:.1f} | {b['mean_score']:.2f} | "
-        f"{a['mean_steps']:.1f} | {a['mean_score']:.2f} |"
-    )
-    lines.append(f"| **std** | | {b['std_score']:.2f} | | {a['std_score']:.2f} |")
-    lines.append(f"| **max** | | {b['max_score']:g} | | {a['max_score']:g} |")
+    seeds = [r.seed for r in policies[names[0]]]
+    for index, seed in enumerate(seeds):
+        cells = [f"{_value(policies[n][index], c):g}" for n in names for c in columns]
+        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+    for label, reduce in (("mean", np.mean), ("std", np.std), ("max", np.max)):
+        cells = [
+            f"{reduce([_value(r, c) for r in policies[n]]):.{0 if label == 'max' else 2}f}"
+            for n in names
+            for c in columns
+        ]
+        lines.append(f"| **{label}** | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

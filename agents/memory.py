@@ -14,8 +14,9 @@ class InsufficientMemoryError(MemoryError):
 
 def replay_memory_bytes(config: RunConfig, num_actions: int = 18, masks: bool = False) -> int:
     """Bytes the run's replay buffer will preallocate (18 actions is the largest ALE set)."""
-    size = config.env.screen_size
-    return buffer_nbytes(config.replay.capacity, (size, size), num_actions, masks)
+    from envs.registry import frame_shape
+
+    return buffer_nbytes(config.replay.capacity, frame_shape(config.env), num_actions, masks)
 
 
 def check_replay_memory(config: RunConfig, num_actions: int = 18, masks: bool = False) -> str:

@@ -2,11 +2,60 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import keras
 import numpy as np
 from keras import layers
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:
+    from config import DQNConfig
+
+NETWORKS = ("nature_cnn", "mlp", "placement")
+"""Q-network architectures; ``DQNConfig.network='auto'`` picks one from the observation."""
+
+PLACEMENT_FEATURE_SCALE = 1.0 / 16.0
+"""Scale of placement features (small counts, mostly below 64) before the first layer."""
+
+
+def resolve_network(kind: str, observation_shape: tuple[int, ...], num_actions: int) -> str:
+    """The architecture for a config value and an observation layout.
+
+    ``auto`` picks ``placement`` when the observation holds one feature row per action
+    (``(1, num_actions, features)``: afterstates), ``nature_cnn`` for frame stacks of at
+    least 36x36 pixels, and ``mlp`` for anything else (small boards).
+    """
+    if kind != "auto":
+        if kind not in NETWORKS:
+            raise ValueError(f"network={kind!r} is not one of auto, {', '.join(NETWORKS)}")
+        return kind
+    if len(observation_shape) == 3 and observation_shape[:2] == (1, num_actions):
+        return "placement"
+    if len(observation_shape) == 3 and min(observation_shape[1:]) >= 36:
+        return "nature_cnn"
+    return "mlp"
+
+
+def q_network_for(
+    config: DQNConfig, observation_shape: tuple[int, ...], num_actions: int, name: str
+) -> keras.Model:
+    """Build the Q-network a learner config asks for (the one place that maps config to
+    architecture: the ``build_dqn`` step and the agent's target network both use it)."""
+    kind = resolve_network(config.network, observation_shape, num_actions)
+    if kind == "placement":
+        return build_placement_network(
+            observation_shape, num_actions, hidden_units=config.hidden_units, name=name
+        )
+    return build_q_network(
+        observation_shape,
+        num_actions,
+        dueling=config.dueling,
+        hidden_units=config.hidden_units,
+        name=name,
+        convolutional=kind == "nature_cnn",
+    )
 
 
 def build_q_network(
@@ -15,12 +64,15 @@ def build_q_network(
     dueling: bool = True,
     hidden_units: int = 512,
     name: str = "q_network",
+    convolutional: bool = True,
 ) -> keras.Model:
     """The Nature DQN torso (Mnih et al. 2015) with a plain or dueling head.
 
     Input is a uint8 frame stack ``(stack, height, width)``; the model scales it to [0, 1] and
     moves the stack to the channel axis inside the graph (TensorFlow's CPU convolutions are
-    channels-last), so callers pass replay samples as they come.
+    channels-last), so callers pass replay samples as they come. Without ``convolutional``
+    the torso is dropped and the head reads the flattened observation (an MLP, for small
+    boards such as Tetris's 19x10 grid, whose cells are scaled by 1/2 instead of 1/255).
 
     Args:
         observation_shape: ``(stack, height, width)``.
@@ -28,9 +80,10 @@ def build_q_network(
         dueling: Use separate value and advantage streams (Wang et al. 2016).
         hidden_units: Width of the fully connected layer(s).
         name: Model name.
+        convolutional: Use the Nature convolutions (else an MLP on the flat observation).
 
     Returns:
-        An unbuilt-free, ready Keras functional model mapping observations to Q-values.
+        A ready Keras functional model mapping observations to Q-values.
     """
     if len(observation_shape) != 3:
         raise ValueError(f"observation_shape={observation_shape!r} must be (stack, height, width)")
@@ -38,10 +91,11 @@ def build_q_network(
         raise ValueError(f"num_actions={num_actions!r} must be at least 1")
     inputs = keras.Input(shape=observation_shape, dtype="uint8", name="observation")
     x = layers.Permute((2, 3, 1), name="stack_to_channels")(inputs)
-    x = layers.Rescaling(1.0 / 255.0, name="scale")(x)
-    x = layers.Conv2D(32, 8, strides=4, activation="relu", name="conv1")(x)
-    x = layers.Conv2D(64, 4, strides=2, activation="relu", name="conv2")(x)
-    x = layers.Conv2D(64, 3, strides=1, activation="relu", name="conv3")(x)
+    x = layers.Rescaling(1.0 / 255.0 if convolutional else 0.5, name="scale")(x)
+    if convolutional:
+        x = layers.Conv2D(32, 8, strides=4, activation="relu", name="conv1")(x)
+        x = layers.Conv2D(64, 4, strides=2, activation="relu", name="conv2")(x)
+        x = layers.Conv2D(64, 3, strides=1, activation="relu", name="conv3")(x)
     x = layers.Flatten(name="flatten")(x)
     if dueling:
         value = layers.Dense(hidden_units, activation="relu", name="value_hidden")(x)
@@ -53,6 +107,47 @@ def build_q_network(
         x = layers.Dense(hidden_units, activation="relu", name="hidden")(x)
         q_values = layers.Dense(num_actions, name="q_values")(x)
     return keras.Model(inputs, q_values, name=name)
+
+
+def build_placement_network(
+    observation_shape: tuple[int, ...],
+    num_actions: int,
+    hidden_units: int = 64,
+    name: str = "q_network",
+) -> keras.Model:
+    """An afterstate value network: one small MLP shared by every action's feature row.
+
+    For Tetris placements the observation is ``(1, actions, features)``: the features of
+    the board each placement leaves. ``Q(s, a)`` is the same MLP applied to row ``a``, so
+    what is learnt about one placement carries over to all others (the afterstate design of
+    Tesauro's TD-Gammon and of Tetris value-function learning, Thiery & Scherrer 2009).
+
+    Args:
+        observation_shape: ``(1, num_actions, features)`` uint8.
+        num_actions: Actions, one feature row each.
+        hidden_units: Width of the two hidden layers.
+        name: Model name.
+    """
+    if len(observation_shape) != 3 or observation_shape[:2] != (1, num_actions):
+        raise ValueError(
+            f"observation_shape={observation_shape!r} must be (1, num_actions={num_actions}, "
+            "features) for a placement network"
+        )
+    inputs = keras.Input(shape=observation_shape, dtype="uint8", name="observation")
+    x = layers.Reshape(observation_shape[1:], name="rows")(inputs)
+    x = layers.Rescaling(PLACEMENT_FEATURE_SCALE, name="scale")(x)
+    x = layers.Dense(hidden_units, activation="relu", name="hidden1")(x)
+    x = layers.Dense(hidden_units, activation="relu", name="hidden2")(x)
+    x = layers.Dense(1, name="afterstate_value")(x)
+    q_values = layers.Reshape((num_actions,), name="q_values")(x)
+    return keras.Model(inputs, q_values, name=name)
+
+
+def numpy_q_network(model: keras.Model) -> NumpyQNetwork | NumpyPlacementNetwork:
+    """The numpy forward pass matching a model built by :func:`q_network_for`."""
+    if any(layer.name == "afterstate_value" for layer in model.layers):
+        return NumpyPlacementNetwork(model)
+    return NumpyQNetwork(model)
 
 
 @keras.saving.register_keras_serializable(package="zenrl")
@@ -93,6 +188,7 @@ class NumpyQNetwork:
         }
         self._convolutions = list(self._strides)
         self.dueling = any(layer.name == "advantage" for layer in model.layers)
+        self._scale = np.float32(model.get_layer("scale").scale)
         self._params: dict[str, list[np.ndarray]] = {}
         self.set_weights([w.numpy() for w in model.weights])
 
@@ -118,7 +214,7 @@ class NumpyQNetwork:
 
     def __call__(self, observation: np.ndarray) -> np.ndarray:
         """Q-values of one ``(stack, height, width)`` uint8 observation."""
-        x = observation.transpose(1, 2, 0).astype(np.float32) * np.float32(1.0 / 255.0)
+        x = observation.transpose(1, 2, 0).astype(np.float32) * self._scale
         for name in self._convolutions:
             kernel, bias = self._params[name]
             x = _conv_relu(x, kernel, bias, self._strides[name])
@@ -135,6 +231,16 @@ class NumpyQNetwork:
         kernel, bias = self._params[name]
         out = x @ kernel + bias
         return np.maximum(out, 0.0) if relu else out
+
+
+class NumpyPlacementNetwork(NumpyQNetwork):
+    """The forward pass of :func:`build_placement_network` for one observation, in numpy."""
+
+    def __call__(self, observation: np.ndarray) -> np.ndarray:
+        """Q-values of one ``(1, actions, features)`` uint8 observation."""
+        x = observation[0].astype(np.float32) * self._scale
+        x = self._dense(self._dense(x, "hidden1", relu=True), "hidden2", relu=True)
+        return self._dense(x, "afterstate_value")[:, 0]
 
 
 _BLAS_LIMITED = False

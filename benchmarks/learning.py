@@ -1,8 +1,9 @@
-"""Learning benchmark: train with a fixed seed and budget, evaluate next to a random policy.
+"""Learning benchmark: train with a fixed seed and budget, evaluate next to the baselines.
 
     python benchmarks/learning.py                                   # the quick-start budget
     python benchmarks/learning.py --config configs/breakout.yaml    # Atari-100k (about an hour)
     python benchmarks/learning.py --steps 50000 --seed 1
+    python benchmarks/learning.py --game tetris --minutes 30        # Tetris's learning target
 
 Uses the plain-Python core (no ZenML), the same code the pipeline's ``train`` and ``evaluate``
 steps call, and prints the evaluation table, the agent's and the random policy's mean score on
@@ -21,27 +22,37 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from agents import DQNAgent, Trainer, replay_buffer_for  # noqa: E402
-from agents.evaluation import evaluate_against_random, markdown_table, summarize  # noqa: E402
+from agents.evaluation import evaluate_against_baselines, markdown_table, summarize  # noqa: E402
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "breakout_quick.yaml")
+    parser.add_argument(
+        "--config", type=Path, default=None, help="YAML config (default: the quick-start one)"
+    )
+    parser.add_argument("--game", default=None, help="game defaults to use (default: the config's)")
     parser.add_argument("--steps", type=int, default=None, help="override train.steps")
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="also stop training after this wall time"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    game_name = load_yaml(args.config).get("game", "breakout")
+    if args.config is None and args.game is None:
+        args.config = ROOT / "configs" / "breakout_quick.yaml"
+    game_name = args.game or load_yaml(args.config).get("game", "breakout")
     overrides: dict = {"seed": args.seed}
     if args.steps:
         overrides["train"] = {"steps": args.steps}
     config = resolve_config(game_name, args.config, overrides)
+    source = args.config.name if args.config else "game defaults"
+    budget = f", at most {args.minutes:g} min" if args.minutes else ""
     print(
-        f"learning benchmark: {config.game}, config {args.config.name}, seed {config.seed}, "
-        f"{config.train.steps:,} agent steps, train frequency {config.dqn.train_frequency}, "
-        f"overlap {config.dqn.overlap_updates}"
+        f"learning benchmark: {config.game}, config {source}, seed {config.seed}, "
+        f"{config.train.steps:,} agent steps{budget}, train frequency "
+        f"{config.dqn.train_frequency}, overlap {config.dqn.overlap_updates}"
     )
 
     import keras
@@ -52,19 +63,26 @@ def main() -> int:
     agent = DQNAgent(config.dqn, shape, game.num_actions, seed=config.seed)
     buffer = replay_buffer_for(config, game)
     started = time.perf_counter()
-    history = Trainer(game, agent, buffer, config).run(config.train.steps, progress=None)
+    deadline = started + 60 * args.minutes if args.minutes else None
+    history = Trainer(game, agent, buffer, config).run(
+        config.train.steps,
+        progress=None,
+        should_stop=(lambda: time.perf_counter() > deadline) if deadline else None,
+    )
     train_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    ours, theirs = evaluate_against_random(agent, config)
+    results = evaluate_against_baselines(agent, config)
     eval_seconds = time.perf_counter() - started
 
     print()
-    print(markdown_table(config.game, ours, theirs))
-    agent_summary, random_summary = summarize(ours), summarize(theirs)
+    print(markdown_table(config.game, results))
+    summaries = {name: summarize(episodes) for name, episodes in results.items()}
+    agent_summary, random_summary = summaries["agent"], summaries["random"]
     scores = history.episode_scores
     print(
-        f"training: {train_seconds / 60:.1f} min, {config.train.steps / train_seconds:.0f} steps/s"
+        f"training: {train_seconds / 60:.1f} min, {agent.steps:,} agent steps, "
+        f"{agent.steps / train_seconds:.0f} steps/s"
     )
     print(
         f"training episodes: {len(scores)}, mean of the last 20: "
@@ -76,6 +94,10 @@ def main() -> int:
         f"vs random {random_summary['mean_score']:.2f} +- {random_summary['std_score']:.2f} "
         f"(ratio {agent_summary['mean_score'] / max(random_summary['mean_score'], 1e-9):.1f}x)"
     )
+    for key in (k for k in agent_summary if k.startswith("mean_") and k != "mean_score"):
+        figures = ", ".join(f"{name} {s[key]:.1f}" for name, s in summaries.items())
+        games = len(results["agent"])
+        print(f"{key.removeprefix('mean_')} per game (mean of {games}): {figures}")
     return 0
 
 

@@ -7,7 +7,15 @@ from envs.registry import make_game, resolve_game
 ATARI_ENV_ID = "ZenRL/Atari-v0"
 """Gymnasium id of the preprocessed Atari wrapper: ``gym.make(ATARI_ENV_ID, config=...)``."""
 
+TETRIS_ENV_ID = "ZenRL/Tetris-v0"
+"""Gymnasium id of Game Boy Tetris: ``gym.make(TETRIS_ENV_ID, config=TetrisConfig(...))``."""
+
+ENV_IDS = {"atari": ATARI_ENV_ID, "tetris": TETRIS_ENV_ID}
+"""Gymnasium id of each wrapper family (``env.kind``)."""
+
 if ATARI_ENV_ID not in gym.registry:
     gym.register(id=ATARI_ENV_ID, entry_point="envs.atari:AtariGame")
+if TETRIS_ENV_ID not in gym.registry:
+    gym.register(id=TETRIS_ENV_ID, entry_point="envs.tetris:TetrisGame")
 
-__all__ = ["ATARI_ENV_ID", "make_game", "resolve_game"]
+__all__ = ["ATARI_ENV_ID", "ENV_IDS", "TETRIS_ENV_ID", "make_game", "resolve_game"]

@@ -56,6 +56,10 @@ class GameWrapper(gym.Env):
         """Emulator frames played since the wrapper was created, over all episodes; survives
         pickling, so a resumed run's frame count continues where its checkpoint left off."""
 
+    report_keys: tuple[str, ...] = ()
+    """``info`` keys the evaluation reports per episode besides score and steps (Tetris:
+    lines, pieces, level)."""
+
     masks_actions: bool = False
     """True for games where some actions can be illegal (the mask is then stored and used)."""
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from config import RunConfig
     from envs.base import GameWrapper
 
 ATARI_PREFIX = "atari:"
@@ -17,8 +19,32 @@ ATARI_PREFIX = "atari:"
 
 NAMED_GAMES: dict[str, dict[str, Any]] = {
     "breakout": {"kind": "atari", "rom": "breakout"},
+    "tetris": {"kind": "tetris"},
 }
 """Short game names and their default environment settings."""
+
+GAME_DEFAULTS: dict[str, dict[str, Any]] = {
+    "tetris": {
+        # afterstate values learn fast from a shared MLP; rewards are line counts, unclipped
+        "dqn": {
+            "hidden_units": 64,
+            "learning_rate": 5e-4,
+            "adam_epsilon": 1e-8,
+            "n_step": 1,
+            "batch_size": 64,
+            "train_frequency": 1,
+            "target_sync_steps": 1_000,
+            "clip_rewards": False,
+            "terminal_on_life_loss": False,
+        },
+        "replay": {"capacity": 50_000, "warmup_steps": 2_000},
+        "exploration": {"epsilon_start": 1.0, "epsilon_end": 0.001, "epsilon_decay_steps": 20_000},
+        "train": {"steps": 150_000, "log_every": 1_000, "checkpoint_every": 50_000},
+        "evaluate": {"epsilon": 0.0, "gif_max_steps": 600},
+    },
+}
+"""Per-game values for the other config sections (the learner, replay, schedule, training
+and evaluation), applied before YAML files and flags."""
 
 
 @dataclass(frozen=True)
@@ -29,11 +55,13 @@ class GameSpec:
         name: The name as the user gave it.
         kind: The wrapper family (``atari``).
         default_env: Environment config values for this game, before YAML and flags.
+        defaults: Values for the other config sections (``dqn``, ``replay``, ...).
     """
 
     name: str
     kind: str
     default_env: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
 
 
 def _rom_id(atari_name: str) -> str:
@@ -65,12 +93,58 @@ def resolve_game(name: str) -> GameSpec:
 
     if name in NAMED_GAMES:
         values = dict(NAMED_GAMES[name])
-        return GameSpec(name=name, kind=values["kind"], default_env=values)
+        return GameSpec(
+            name=name,
+            kind=values["kind"],
+            default_env=values,
+            defaults=GAME_DEFAULTS.get(name, {}),
+        )
     if name.startswith(ATARI_PREFIX) and len(name) > len(ATARI_PREFIX):
         rom = _rom_id(name[len(ATARI_PREFIX) :])
         return GameSpec(name=name, kind="atari", default_env={"kind": "atari", "rom": rom})
     allowed = ", ".join([*NAMED_GAMES, "atari:<Name>"])
     raise ConfigError(f"--game: unknown game {name!r}; allowed: {allowed}")
+
+
+def frame_shape(env_config: Any) -> tuple[int, ...]:
+    """Shape of one stored frame (the observation without its stack axis), from the config
+    alone: the CLI checks the replay buffer's memory before any emulator starts."""
+    if env_config.kind == "tetris":
+        from envs.tetris_features import NUM_FEATURES
+        from envs.tetris_rules import BOARD_COLS, BOARD_ROWS, NUM_PLACEMENTS
+
+        if env_config.action_mode == "placements":
+            return (NUM_PLACEMENTS, NUM_FEATURES)
+        return (BOARD_ROWS + 1, BOARD_COLS)
+    return (env_config.screen_size, env_config.screen_size)
+
+
+def check_game_assets(config: RunConfig) -> RunConfig:
+    """Check the files a game needs before ZenML starts, and pin them in the config.
+
+    For Tetris on PyBoy the ROM (``env.rom`` or ``$ZENRL_TETRIS_ROM``) must exist and carry a
+    supported cartridge title; its absolute path is written into the config, so every step
+    (in any process) plays the same file.
+
+    Raises:
+        ConfigError: One line naming the file, how it was checked and where to get one.
+    """
+    from config import ConfigError
+
+    if config.env.kind != "tetris":
+        return config
+    from envs.tetris import resolve_backend
+    from envs.tetris_pyboy import RomError, check_rom
+
+    try:
+        backend, rom = resolve_backend(config.env)
+        if backend == "pyboy" and rom is not None:
+            info = check_rom(rom)
+            env = config.env.model_copy(update={"rom": str(Path(info.path).resolve())})
+            return config.model_copy(update={"env": env})
+    except (RomError, ValueError) as exc:
+        raise ConfigError(f"--rom: {exc}") from None
+    return config
 
 
 def make_game(env_config: Any, render_mode: str | None = None) -> GameWrapper:
@@ -79,4 +153,8 @@ def make_game(env_config: Any, render_mode: str | None = None) -> GameWrapper:
         from envs.atari import AtariGame
 
         return AtariGame(env_config, render_mode=render_mode)
-    raise ValueError(f"env.kind={env_config.kind!r} has no wrapper; allowed: atari")
+    if env_config.kind == "tetris":
+        from envs.tetris import TetrisGame
+
+        return TetrisGame(env_config, render_mode=render_mode)
+    raise ValueError(f"env.kind={env_config.kind!r} has no wrapper; allowed: atari, tetris")

@@ -19,6 +19,7 @@ from envs.tetris_features import (
     board_summary,
 )
 from envs.tetris_native import BUTTONS, NativeTetris, _drop_row, _surfaces
+from envs.tetris_pyboy import ROM_ENV_VAR
 from envs.tetris_rules import (
     BOARD_COLS,
     BOARD_ROWS,
@@ -29,9 +30,6 @@ from envs.tetris_rules import (
     ROTATIONS,
     SHAPE_WIDTH,
 )
-
-ROM_ENV_VAR = "ZENRL_TETRIS_ROM"
-"""Environment variable naming the Game Boy ROM when neither the config nor ``--rom`` does."""
 
 STATE_FORMAT = 1
 """Version of the pickled wrapper state; bump when its keys change."""
@@ -47,14 +45,22 @@ _PALETTE = np.array(
 class TetrisBackend(Protocol):
     """What :class:`TetrisGame` needs from a backend (native engine or PyBoy)."""
 
-    score: int
-    lines: int
-    level: int
-    game_over: bool
-    frame_number: int
-    active_piece: int | None
-    preview_piece: int
-    last_placement_reached: bool
+    @property
+    def score(self) -> int: ...
+    @property
+    def lines(self) -> int: ...
+    @property
+    def level(self) -> int: ...
+    @property
+    def game_over(self) -> bool: ...
+    @property
+    def frame_number(self) -> int: ...
+    @property
+    def active_piece(self) -> int | None: ...
+    @property
+    def preview_piece(self) -> int: ...
+    @property
+    def last_placement_reached(self) -> bool: ...
 
     def reset(self, seed: int) -> None: ...
     def board(self) -> np.ndarray: ...
@@ -102,11 +108,14 @@ class TetrisGame(GameWrapper):
     falling piece, turned ``rotation`` quarters clockwise, with its leftmost cell in
     ``column``; the wrapper plays it as button presses (turns, taps, Down held). The mask
     allows one action per distinct orientation that fits the walls and that the presses can
-    reach. ``buttons``: ``Discrete(6)``, one input held for ``button_frames`` frames:
+    reach. A masked action is played as the nearest legal column of the same orientation
+    (``info["action_substituted"]``), so sampling the whole space stays valid.
+
+    ``buttons``: ``Discrete(6)``, one input held for ``button_frames`` frames:
     none, left, right, down, A (turn clockwise), B (turn counter-clockwise); all legal.
 
     ## Observation Space
-    ``placements``: ``Box(0, 255, (1, 40, 30), uint8)``: for each placement, the features of
+    ``placements``: ``Box(0, 255, (1, 40, 29), uint8)``: for each placement, the features of
     the board it leaves (lines cleared, Dellacherie's and BCTS's features, the ten column
     heights) and the preview piece one-hot; zeros where illegal (see
     :data:`envs.tetris_features.FEATURE_NAMES`). The board and the current piece enter
@@ -130,6 +139,7 @@ class TetrisGame(GameWrapper):
     """
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 15}
+    report_keys = ("lines", "pieces", "level")
 
     def __init__(self, config: TetrisConfig | None = None, render_mode: str | None = None):
         config = config or TetrisConfig()
@@ -161,11 +171,13 @@ class TetrisGame(GameWrapper):
                 0, 2, (1, BOARD_ROWS + 1, BOARD_COLS), dtype=np.uint8
             )
         self.action_space = gym.spaces.Discrete(len(self.action_meanings))
+        self._num_actions = len(self.action_meanings)
         self.feature_names = FEATURE_NAMES
         self._observation = np.zeros(self.observation_space.shape, dtype=np.uint8)
-        self._mask = np.ones(self.action_space.n, dtype=bool)
+        self._mask = np.ones(self._num_actions, dtype=bool)
         self._landing = np.full(NUM_PLACEMENTS, ILLEGAL, dtype=np.int64)
         self._episode_steps = 0
+        self._frames_before_episode = 0
         self._needs_reset = True
         self._summary = board_summary(np.zeros((BOARD_ROWS, BOARD_COLS), dtype=bool))
 
@@ -173,7 +185,8 @@ class TetrisGame(GameWrapper):
         if self.backend_name == "pyboy":
             from envs.tetris_pyboy import PyBoyTetris
 
-            return PyBoyTetris(self.rom, start_level=self.config.start_level)  # type: ignore[arg-type]
+            assert self.rom is not None
+            return PyBoyTetris(self.rom, start_level=self.config.start_level)
         return NativeTetris(start_level=self.config.start_level)
 
     # ------------------------------------------------------------------ gymnasium API
@@ -184,6 +197,7 @@ class TetrisGame(GameWrapper):
         if seed is None:
             seed = int(self.np_random.integers(2**31 - 1))
         self.backend.reset(int(seed))
+        self._frames_before_episode = self.backend.frame_number
         self._episode_steps = 0
         self._needs_reset = False
         self._summary = board_summary(self.backend.board())
@@ -194,14 +208,15 @@ class TetrisGame(GameWrapper):
         if self._needs_reset:
             raise RuntimeError("step() called before reset() or after the episode ended")
         action = int(action)
-        if not 0 <= action < self.action_space.n:
-            raise ValueError(f"action={action!r} is outside Discrete({self.action_space.n})")
+        if not 0 <= action < self._num_actions:
+            raise ValueError(f"action={action!r} is outside Discrete({self._num_actions})")
         backend = self.backend
-        score, lines, pieces = backend.score, backend.lines, self.pieces
+        score, lines = backend.score, backend.lines
+        pieces = int(getattr(backend, "pieces", self._episode_steps))
+        substituted = False
         if self.placements:
             if not self._mask[action]:
-                allowed = np.flatnonzero(self._mask).tolist()
-                raise ValueError(f"placement {action} is masked out; legal placements: {allowed}")
+                action, substituted = self._closest_legal(action), True
             backend.place(*divmod(action, BOARD_COLS))
         else:
             backend.press(BUTTONS[action], self.config.button_frames)
@@ -209,11 +224,25 @@ class TetrisGame(GameWrapper):
         terminated = bool(backend.game_over)
         truncated = not terminated and self.pieces >= self.config.max_pieces
         self._needs_reset = terminated or truncated
-        reward = self._reward(backend.score - score, backend.lines - lines, self.pieces - pieces)
+        placed = int(getattr(backend, "pieces", self._episode_steps)) - pieces
+        reward = self._reward(backend.score - score, backend.lines - lines, placed)
         if terminated:
             reward += self.config.reward.game_over_penalty
         self._observe()
-        return self._observation.copy(), reward, terminated, truncated, self._info(lines)
+        info = self._info(lines)
+        info["action_substituted"] = substituted
+        return self._observation.copy(), reward, terminated, truncated, info
+
+    def _closest_legal(self, action: int) -> int:
+        """The legal placement played for a masked one: the same orientation in the nearest
+        legal column, else the first legal placement. Agents never need this (they act on
+        the mask); it keeps the env total for code that samples the action space."""
+        legal = np.flatnonzero(self._mask)
+        rotation, column = divmod(action, BOARD_COLS)
+        same = [a for a in legal if a // BOARD_COLS == rotation]
+        if same:
+            return int(min(same, key=lambda a: (abs(a % BOARD_COLS - column), a)))
+        return int(legal[0])
 
     def _reward(self, score_gained: int, lines_cleared: int, pieces_placed: int) -> float:
         weights = self.config.reward
@@ -235,7 +264,10 @@ class TetrisGame(GameWrapper):
 
     @property
     def pieces(self) -> int:
-        """Pieces locked in the current game."""
+        """Pieces locked in the current game: one per step with placements; the native
+        engine's own count with buttons (PyBoy buttons games report 0 and are not capped)."""
+        if self.placements:
+            return self._episode_steps
         return int(getattr(self.backend, "pieces", 0))
 
     def _info(self, lines_before: int) -> dict[str, Any]:
@@ -247,7 +279,7 @@ class TetrisGame(GameWrapper):
             "pieces": self.pieces,
             "lines_cleared": backend.lines - lines_before,
             "placement_reached": backend.last_placement_reached,
-            "frame_number": backend.frame_number,
+            "episode_frames": backend.frame_number - self._frames_before_episode,
         }
 
     def _observe(self) -> None:
@@ -293,7 +325,7 @@ class TetrisGame(GameWrapper):
     # ------------------------------------------------------------------ GameWrapper API
     @property
     def num_actions(self) -> int:
-        return int(self.action_space.n)
+        return self._num_actions
 
     def action_mask(self) -> np.ndarray:
         return self._mask.copy()
@@ -355,6 +387,7 @@ class TetrisGame(GameWrapper):
             "rom": self.rom,
             "backend_state": self.backend.get_state(),
             "episode_steps": self._episode_steps,
+            "frames_before_episode": self._frames_before_episode,
             "needs_reset": self._needs_reset,
         }
 
@@ -372,6 +405,7 @@ class TetrisGame(GameWrapper):
         self.__init__(config, render_mode=state["render_mode"])  # type: ignore[misc]
         self.backend.set_state(state["backend_state"])
         self._episode_steps = state["episode_steps"]
+        self._frames_before_episode = state["frames_before_episode"]
         self._needs_reset = state["needs_reset"]
         self._summary = board_summary(self.backend.board())
         self._observe()

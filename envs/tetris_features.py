@@ -36,7 +36,7 @@ BOARD_FEATURES = (
     "aggregate_height",
     "game_over",
 )
-# afterstate_features writes these columns by position: keep the order in step with it
+
 """Scalar features of an afterstate (``landing_height_x2`` is twice Dellacherie's landing
 height, which moves in half rows)."""
 
@@ -52,12 +52,15 @@ NUM_FEATURES = len(FEATURE_NAMES)
 FEATURE_INDEX = {name: index for index, name in enumerate(FEATURE_NAMES)}
 """Column of each feature."""
 
+_COLUMN = FEATURE_INDEX
+
 ILLEGAL = -99
 """Landing row marking a placement that is outside the walls or unreachable."""
 
 _ROW_INDEX = np.arange(BOARD_ROWS)
 _FULL_ROW = (1 << BOARD_COLS) - 1
 _WALLS = (1 << (BOARD_COLS + 1)) | 1  # a filled cell left and right of a row shifted by one
+_WALLED_BITS = (1 << (BOARD_COLS + 1)) - 1  # neighbour pairs of a walled row: bits 0-10
 _TOP_OFFSET = 3  # shapes may stick up to 3 rows above the field: table index = top + 3
 _PLACEMENT_INDEX = np.arange(NUM_PLACEMENTS)
 
@@ -132,34 +135,38 @@ def afterstate_features(
     rows = placed | board_rows(board)
     full = rows == _FULL_ROW
     lines = full.sum(axis=1)
-    features[:, 0] = lines
-    features[:, 1] = _LANDING_X2[piece, _PLACEMENT_INDEX, index]
-    features[:, 2] = lines * (np.bitwise_count(placed) * full).sum(axis=1)
-    features[:, 12] = _LOCKS_OUT[piece, _PLACEMENT_INDEX, index]
+    features[:, _COLUMN["lines_cleared"]] = lines
+    features[:, _COLUMN["landing_height_x2"]] = _LANDING_X2[piece, _PLACEMENT_INDEX, index]
+    features[:, _COLUMN["eroded_cells"]] = lines * (np.bitwise_count(placed) * full).sum(axis=1)
+    features[:, _COLUMN["game_over"]] = _LOCKS_OUT[piece, _PLACEMENT_INDEX, index]
     if lines.any():  # drop full rows: they sort first (stable), then are emptied
         order = np.argsort(~full, axis=1, kind="stable")
         rows = rows[_PLACEMENT_INDEX[:, None], order]
         rows[_ROW_INDEX[None, :] < lines[:, None]] = 0
 
     walled = (rows << 1) | _WALLS
-    features[:, 3] = np.bitwise_count(walled ^ (walled >> 1)).sum(axis=1)
+    features[:, _COLUMN["row_transitions"]] = np.bitwise_count(
+        (walled ^ (walled >> 1)) & _WALLED_BITS
+    ).sum(axis=1)
     stacked = np.empty((NUM_PLACEMENTS, BOARD_ROWS + 2), dtype=np.uint16)
     stacked[:, 0] = 0  # open sky above the field
     stacked[:, 1:-1] = rows
     stacked[:, -1] = _FULL_ROW  # the floor counts as filled
-    features[:, 4] = np.bitwise_count(stacked[:, 1:] ^ stacked[:, :-1]).sum(axis=1)
+    features[:, _COLUMN["column_transitions"]] = np.bitwise_count(
+        stacked[:, 1:] ^ stacked[:, :-1]
+    ).sum(axis=1)
     covered = np.bitwise_or.accumulate(rows, axis=1)
     hole_bits = covered & ~rows
-    features[:, 5] = np.bitwise_count(hole_bits).sum(axis=1)
-    features[:, 7] = (hole_bits != 0).sum(axis=1)
+    features[:, _COLUMN["holes"]] = np.bitwise_count(hole_bits).sum(axis=1)
+    features[:, _COLUMN["rows_with_holes"]] = (hole_bits != 0).sum(axis=1)
     heights = _column_heights(covered)  # (40, 10)
     padded = np.full((NUM_PLACEMENTS, BOARD_COLS + 2), BOARD_ROWS, dtype=np.int64)
     padded[:, 1:-1] = heights
     depth = np.maximum(np.minimum(padded[:, :-2], padded[:, 2:]) - heights, 0)
-    features[:, 6] = (depth * (depth + 1) // 2).sum(axis=1)
-    features[:, 8] = heights.max(axis=1)
-    features[:, 9] = np.abs(heights[:, 1:] - heights[:, :-1]).sum(axis=1)
-    features[:, 10] = heights.sum(axis=1)
+    features[:, _COLUMN["cumulative_wells"]] = (depth * (depth + 1) // 2).sum(axis=1)
+    features[:, _COLUMN["max_height"]] = heights.max(axis=1)
+    features[:, _COLUMN["bumpiness"]] = np.abs(heights[:, 1:] - heights[:, :-1]).sum(axis=1)
+    features[:, _COLUMN["aggregate_height"]] = heights.sum(axis=1)
     features[:, len(BOARD_FEATURES) : len(BOARD_FEATURES) + BOARD_COLS] = heights
     features[:, len(BOARD_FEATURES) + BOARD_COLS + preview_piece] = 1
     features[~legal] = 0

@@ -106,6 +106,8 @@ class NativeTetris:
         self._soft_drop_rows = 0
         self.last_placement_reached = True
         self.last_lines_cleared = 0
+        self.last_soft_drop_points = 0
+        """Points the last lock earned by soft drop (one per row Down pushed the piece)."""
         self._last_active = 0
         self._landing_cache: tuple[int, int, np.ndarray] | None = None
 
@@ -116,6 +118,39 @@ class NativeTetris:
         self._randomizer = GameBoyRandomizer(seed)
         active, self.preview_piece = self._randomizer.first_pieces()
         self._spawn(active)
+
+    def load_position(
+        self,
+        board: np.ndarray,
+        active_piece: int,
+        preview_piece: int,
+        lines: int = 0,
+        score: int = 0,
+        seed: int = 0,
+    ) -> None:
+        """Start from a given position: locked cells, the piece just appearing, the preview,
+        and the lines and score so far (the level follows from the lines). For puzzles,
+        scripted openings and tests.
+
+        Raises:
+            ValueError: If the board is not ``(18, 10)`` or a piece code is not 0-6.
+        """
+        board = np.asarray(board, dtype=bool)
+        if board.shape != (BOARD_ROWS, BOARD_COLS):
+            raise ValueError(
+                f"board has shape {board.shape}, expected ({BOARD_ROWS}, {BOARD_COLS})"
+            )
+        for name, piece in (("active_piece", active_piece), ("preview_piece", preview_piece)):
+            if not 0 <= piece < len(_CELLS):
+                raise ValueError(f"{name}={piece!r} is not a piece code 0-6 (L J I O Z S T)")
+        self._reset_fields()
+        self._randomizer = GameBoyRandomizer(seed)
+        self._board = board.copy()
+        self.rows = [int(sum(1 << c for c in np.flatnonzero(row))) for row in board]
+        self.lines, self.score = lines, score
+        self.level = level_for(lines, self.start_level)
+        self.preview_piece = preview_piece
+        self._spawn(active_piece)
 
     def board(self) -> np.ndarray:
         """Locked cells, ``(18, 10)`` bool, row 0 at the top (a copy)."""
@@ -157,6 +192,7 @@ class NativeTetris:
                 self._board[y, x] = True
         self.pieces += 1
         self.score += self._soft_drop_rows
+        self.last_soft_drop_points = self._soft_drop_rows
         full = [y for y in range(BOARD_ROWS) if self.rows[y] == _FULL_ROW]
         cleared = len(full)
         if cleared:

@@ -24,7 +24,7 @@ class GameWrapperMaterializer(SafePickleMaterializer):
         config = getattr(data, "config", None)
         return {
             "game_kind": str(getattr(config, "kind", type(data).__name__)),
-            "rom": str(getattr(config, "rom", "")),
+            "rom": str(getattr(config, "rom", "") or ""),
             "num_actions": data.num_actions,
             "observation_shape": str(tuple(data.observation_space.shape or ())),
             "episode_steps": data.episode_steps,

@@ -7,6 +7,7 @@ python scripts/config_reference.py --check  # exit 1 if README.md is out of date
 from __future__ import annotations
 
 import sys
+import typing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,12 @@ def _rows(model: type[BaseModel], prefix: str, lines: list[str]) -> None:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             nested.append((name, annotation, description))
             continue
+        members = model_union(annotation)
+        if members:  # a discriminated union: one table per member, named by its kind
+            for member in members:
+                kind = member.model_fields["kind"].default
+                nested.append((name, member, f"{description} With `kind: {kind}`:"))
+            continue
         value = getattr(instance, name)
         shown = value if isinstance(value, str) else repr(value)
         lines.append(f"| `{prefix}{name}` | `{shown}` | {description} |")
@@ -36,6 +43,14 @@ def _rows(model: type[BaseModel], prefix: str, lines: list[str]) -> None:
         lines += ["", f"**`{name}`**: {description}", "", "| key | default | meaning |"]
         lines.append("| --- | --- | --- |")
         _rows(sub_model, f"{prefix}{name}.", lines)
+
+
+def model_union(annotation: object) -> list[type[BaseModel]]:
+    """The config models of a union annotation (``AtariConfig | TetrisConfig``), else []."""
+    members = [a for a in typing.get_args(annotation) if isinstance(a, type)]
+    if members and all(issubclass(a, BaseModel) for a in members):
+        return members
+    return []
 
 
 def reference() -> str:

@@ -5,7 +5,7 @@ from typing import Annotated
 import keras
 from zenml import step
 
-from agents.networks import build_q_network
+from agents.networks import q_network_for
 from config import RunConfig
 from envs.base import GameWrapper
 from materializers import KerasModelMaterializer
@@ -13,12 +13,12 @@ from materializers import KerasModelMaterializer
 
 @step(output_materializers=KerasModelMaterializer)
 def build_dqn(config: RunConfig, game_wrapper: GameWrapper) -> Annotated[keras.Model, "q_network"]:
-    """Build the Nature DQN network (dueling head if configured), seeded for reproducibility."""
+    """Build the online Q-network ``dqn.network`` names (``auto``: from the observation
+    layout), seeded for reproducibility."""
     keras.utils.set_random_seed(config.seed)
-    return build_q_network(
+    return q_network_for(
+        config.dqn,
         tuple(game_wrapper.observation_space.shape or ()),
         game_wrapper.num_actions,
-        dueling=config.dqn.dueling,
-        hidden_units=config.dqn.hidden_units,
         name="online",
     )

@@ -6,11 +6,12 @@ import numpy as np
 from zenml import log_metadata, step
 from zenml.types import MarkdownString
 
+from agents.baselines import baselines_for
 from agents.dqn import DQNAgent
 from agents.evaluation import (
     EpisodeResult,
     evaluate_agent,
-    evaluate_random,
+    evaluate_baselines,
     markdown_table,
     summarize,
 )
@@ -35,12 +36,15 @@ def evaluate(
     Annotated[Gif, "episode_gif"],
     Annotated[Png, "learning_curve"],
 ]:
-    """Play ``evaluate.episodes`` seeded episodes with the agent (epsilon-greedy) and with a
-    random policy; log per-seed steps and unclipped scores, a Markdown table in the format of
-    the original Tetris post, a GIF of the agent's first episode and the learning curves."""
+    """Play ``evaluate.episodes`` seeded episodes with the agent (epsilon-greedy) and with
+    each baseline of the game on the same seeds (random; for Tetris also Dellacherie's
+    heuristic); log per-seed steps, unclipped scores and the game's own figures (Tetris:
+    lines, pieces, level), a Markdown table, a GIF of the agent's first episode and the
+    learning curves."""
     settings = config.evaluate
     frames: list[np.ndarray] = []
-    with progress_bar(2 * settings.episodes, "episode", "evaluate") as bar:
+    policies = 1 + len(baselines_for(config.env))
+    with progress_bar(policies * settings.episodes, "episode", "evaluate") as bar:
         scores: list[float] = []
 
         def done(result: EpisodeResult) -> None:
@@ -50,20 +54,17 @@ def evaluate(
 
         ours = evaluate_agent(trained_agent, config, done, frames, settings.gif_max_steps)
         scores.clear()
-        theirs = evaluate_random(config, done)
-    agent_summary, random_summary = summarize(ours), summarize(theirs)
-    metrics: dict[str, Any] = {
-        "agent": agent_summary,
-        "random": random_summary,
-        "agent_scores": [r.score for r in ours],
-        "random_scores": [r.score for r in theirs],
-        "agent_steps": [r.steps for r in ours],
-        "random_steps": [r.steps for r in theirs],
-        "seeds": [r.seed for r in ours],
-        "epsilon": settings.epsilon,
-    }
+        results = {**evaluate_baselines(config, done), "agent": ours}
+    metrics: dict[str, Any] = {name: summarize(episodes) for name, episodes in results.items()}
+    for name, episodes in results.items():
+        metrics[f"{name}_scores"] = [r.score for r in episodes]
+        metrics[f"{name}_steps"] = [r.steps for r in episodes]
+        for key in episodes[0].extras:
+            metrics[f"{name}_{key}"] = [r.extras[key] for r in episodes]
+    metrics["seeds"] = [r.seed for r in ours]
+    metrics["epsilon"] = settings.epsilon
     log_metadata(metadata=metrics)
     frame_skip = int(getattr(config.env, "frame_skip", 1))
     gif = episode_gif(frames, fps=max(1, round(EMULATOR_FPS / frame_skip)))
     curve = learning_curve_png(training_history, title=f"DQN on {config.game}")
-    return metrics, MarkdownString(markdown_table(config.game, ours, theirs)), gif, curve
+    return metrics, MarkdownString(markdown_table(config.game, results)), gif, curve

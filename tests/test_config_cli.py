@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -163,8 +164,12 @@ def test_readme_documents_every_config_key():
     def walk(model: type[BaseModel], prefix: str) -> None:
         for name, field in model.model_fields.items():
             annotation = field.annotation
+            members = [a for a in typing.get_args(annotation) if isinstance(a, type)]
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 walk(annotation, f"{prefix}{name}.")
+            elif members and all(issubclass(a, BaseModel) for a in members):
+                for member in members:  # the env union: every game family's keys
+                    walk(member, f"{prefix}{name}.")
             elif f"`{prefix}{name}`" not in readme:
                 missing.append(prefix + name)
 

@@ -8,7 +8,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs
-from config import AtariConfig
+from config import AtariConfig, RunConfig
 from envs.atari import AtariGame
 from envs.registry import NAMED_GAMES, make_game, resolve_game
 
@@ -16,14 +16,19 @@ from envs.registry import NAMED_GAMES, make_game, resolve_game
 @pytest.mark.parametrize("game", [*NAMED_GAMES, "atari:Pong"])
 def test_every_registered_game_passes_gymnasiums_checker(game):
     spec = resolve_game(game)
-    config = AtariConfig.model_validate(spec.default_env)
-    env = gym.make(envs.ATARI_ENV_ID, config=config, render_mode="rgb_array")
+    config = RunConfig.model_validate({"game": game, "env": spec.default_env}).env
+    env = gym.make(envs.ENV_IDS[spec.kind], config=config, render_mode="rgb_array")
     check_env(env.unwrapped, skip_render_check=False)
     wrapper = make_game(config)
     observation, _ = wrapper.reset(seed=0)
     assert wrapper.observation_space.contains(observation)
-    assert wrapper.action_mask().all() and wrapper.action_mask().shape == (wrapper.num_actions,)
-    assert wrapper.frame().shape == (210, 160, 3)
+    mask = wrapper.action_mask()
+    assert mask.shape == (wrapper.num_actions,) and mask.any()
+    assert mask.all() or wrapper.masks_actions
+    frame = wrapper.frame()
+    assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
+    if spec.kind == "atari":
+        assert frame.shape == (210, 160, 3)
 
 
 def test_reset_fills_the_stack_with_the_first_frame_and_steps_shift_it():

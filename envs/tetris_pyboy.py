@@ -1,0 +1,678 @@
+"""Game Boy Tetris in PyBoy: the emulator backend of the Tetris environment.
+
+Two cartridges are supported, the ones PyBoy 2.8 has game wrappers for:
+
+* ``TETRIS``: Nintendo's Game Boy Tetris (1989). Never available in this repository (dump your
+  own cartridge); its code path follows PyBoy's ``game_wrapper_tetris`` and is untested here.
+* ``DMGTRIS``: Pandora's Blocks (formerly DMGTRIS), an open-source GPL-3 TGM-style game by
+  Randy Thiemann, github.com/Villadelfia/dmgtris. PyBoy's wrapper matches the build at commit
+  5fad7f3 (``bin/PandorasBlocks.gbc``, run in DMG mode). The RAM addresses below are that
+  build's symbol file (``bin/PandorasBlocks.sym``) and were checked against screenshots.
+
+No ROM is ever shipped: :func:`find_local_rom` looks at ``$ZENRL_TETRIS_ROM`` and ``roms/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from envs.tetris_rules import BOARD_COLS, BOARD_ROWS, NUM_PIECES, SHAPE_CELLS
+
+ROM_ENV_VAR = "ZENRL_TETRIS_ROM"
+"""Environment variable naming the ROM to use (overrides the search under ``roms/``)."""
+
+SUPPORTED_TITLES = {
+    "TETRIS": "Tetris (Nintendo, 1989): dump your own cartridge",
+    "DMGTRIS": "Pandora's Blocks: build it from github.com/Villadelfia/dmgtris (GPL-3)",
+}
+"""Cartridge header titles this backend plays, with where to get each ROM."""
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ROM_DIR = REPO_ROOT / "roms"
+"""Where :func:`find_local_rom` looks for ``*.gb`` / ``*.gbc`` files (gitignored)."""
+
+STATE_FORMAT = 1
+"""Version of the :meth:`PyBoyTetris.get_state` dict; bump when its keys change."""
+
+# Cartridge header.
+HEADER_TITLE_START = 0x134  # first byte of the cartridge title
+HEADER_TITLE_END = 0x144  # one past the last title byte (0x143 is the CGB flag on newer carts)
+HEADER_CHECKSUM_ADDR = 0x14D  # checksum of 0x134-0x14C, checked by the boot ROM
+HEADER_MIN_SIZE = 0x150  # a ROM is at least its header long
+
+# Pandora's Blocks (DMGTRIS, build 5fad7f3) memory map.
+DMG_GAME_STATE_ADDR = 0xFFFD  # hGameState: 0 title, 3 gameplay, 6 big-mode gameplay
+DMG_STATE_TITLE = 0  # hGameState value on the title/menu screens
+DMG_STATE_GAMEPLAY = 3  # hGameState value while playing
+DMG_MODE_ADDR = 0xFFDB  # hMode: the gameplay sub-state below
+DMG_MODE_LEADY = 0  # "READY" banner
+DMG_MODE_GO = 3  # "GO" banner
+DMG_MODE_POSTGO = 6  # clears the field, fetches the first piece
+DMG_MODE_PREFETCHED = 9  # next piece fetched, IRS/IHS checked
+DMG_MODE_SPAWN = 12  # spawning; spawn failure goes to pre-game-over
+DMG_MODE_IN_MOTION = 15  # the piece is falling and controllable
+DMG_MODE_DELAY = 18  # lock -> line clear delay -> ARE
+DMG_MODE_GAME_OVER = 21  # game over screen
+DMG_MODE_PRE_GAME_OVER = 24  # the frame a spawn failed
+DMG_CURRENT_PIECE_ADDR = 0xFFD5  # hCurrentPiece: falling piece, DMGTRIS order I Z S J L O T
+DMG_NEXT_PIECE_ADDR = 0xFFD2  # hNextPiece: the first preview piece, same order
+DMG_ROTATION_ADDR = 0xFFD8  # hCurrentPieceRotationState: 0-3, +1 per B press (visually CCW)
+DMG_LOCK_DELAY_LEFT_ADDR = 0xFFA2  # hCurrentLockDelayRemaining: 0 once the piece has locked
+DMG_REMAINING_DELAY_ADDR = 0xFFAB  # hRemainingDelay: frames left of line clear delay / ARE
+DMG_DELAY_STATE_ADDR = 0xCD1E  # wDelayState: phase of MODE_DELAY (the two below count down)
+DMG_DELAY_LINE_CLEAR = 1  # DELAY_STATE_LINE_CLEAR: line clear animation, 1 frame per tick
+DMG_DELAY_ARE = 3  # DELAY_STATE_ARE: spawn delay, 1 frame per tick
+DMG_LINE_CLEAR_COUNT_ADDR = 0xFFB0  # hLineClearCt: lines cleared by the last lock
+DMG_SCORE_ADDR = 0xFFB8  # hScore: 8 decimal digits, most significant first
+DMG_SCORE_DIGITS = 8
+DMG_CLEVEL_ADDR = 0xFF90  # hCLevel: 4 decimal digits of the displayed level
+DMG_CLEVEL_DIGITS = 4
+DMG_RNG_SEED_ADDR = 0xFFCA  # hRNGSeed: 4 bytes, xored with DIV/TIMA when a game starts
+DMG_TIMING_ADDR = 0xFF80  # hCurrentDAS, ARE, line ARE, lock delay, line clear delay (5 bytes)
+DMG_FIELD_ADDR = 0xC8A3  # wField: 24x10 tile ids, locked cells + falling piece + ghost
+DMG_FIELD_ROWS = 24  # rows 0-3 are above the screen-top; 4-23 the 20 visible rows
+DMG_SHADOW_ADDR = 0xCA9F  # wShadowField: 26x14 tile ids, locked cells only, 2-cell walls
+DMG_SHADOW_WIDTH = 14  # shadow row stride (2 wall cells each side of the 10 columns)
+DMG_SHADOW_LEFT = 2  # column of field column 0 inside a shadow row
+DMG_VISIBLE_TOP = 4  # first wField row drawn in full on screen (20 visible rows)
+DMG_BOARD_TOP = DMG_FIELD_ROWS - BOARD_ROWS  # wField row shown as board row 0 (bottom 18 rows)
+DMG_TILE_EMPTY = 108  # TILE_FIELD_EMPTY: an empty field cell
+DMG_TILE_GHOST = 107  # TILE_GHOST: the landing preview, drawn every other frame
+DMG_TILE_BLANK = 1  # TILE_BLANK: field before the first piece (also "READY"/"GO" text)
+DMG_TITLE_FRAMES = 300  # frames from power-on until the title screen reads input
+# DMGTRIS piece id -> Game Boy Tetris code (L=0, J=1, I=2, O=3, Z=4, S=5, T=6).
+DMG_TO_GB_PIECE = (2, 4, 5, 1, 0, 3, 6)
+
+# Game Boy Tetris memory map (after PyBoy's game_wrapper_tetris; untested here).
+GB_EMPTY_TILE = 47  # blank field tile in the background map
+GB_FIELD_COL0 = 2  # background map column of field column 0 (rows 0-17 are the field)
+GB_NEXT_PIECE_ADDR = 0xC213  # next piece code x4 (low two bits: orientation)
+GB_MENU_FRAMES = 7  # frames PyBoy's wrapper waits after each menu button
+
+BUTTONS = ("left", "right", "down", "a", "b", "none")
+"""Buttons :meth:`PyBoyTetris.press` accepts (``none`` waits with nothing held)."""
+
+MAX_TAPS = 14
+"""Horizontal taps a placement tries before giving up (the widest move is 9)."""
+
+DROP_FRAME_LIMIT = 400
+"""Frames a held Down may take to lock a piece (guards against a stuck executor)."""
+
+NEXT_PIECE_FRAME_LIMIT = 600
+"""Frames to wait for the next piece after a lock (line clear + ARE are under 100)."""
+
+START_FRAME_LIMIT = 2000
+"""Frames to wait from the title screen until the first piece is controllable."""
+
+
+class RomError(ValueError):
+    """The ROM file is missing, not a Game Boy ROM, or not a supported cartridge."""
+
+
+@dataclass(frozen=True)
+class RomInfo:
+    """What :func:`check_rom` found: the file, its header title and its SHA-256."""
+
+    path: str
+    title: str
+    sha256: str
+
+
+def _where_to_get() -> str:
+    return (
+        "expected a Game Boy ROM whose cartridge header title is TETRIS or DMGTRIS; "
+        "use your own Tetris cartridge dump, or build Pandora's Blocks from "
+        f"github.com/Villadelfia/dmgtris, and point ${ROM_ENV_VAR} at it or put it in roms/"
+    )
+
+
+def check_rom(path: str | Path) -> RomInfo:
+    """Check a ROM by its cartridge header, without starting an emulator.
+
+    Args:
+        path: The ``.gb``/``.gbc`` file.
+
+    Returns:
+        The path, header title and SHA-256 of the file.
+
+    Raises:
+        RomError: One line naming the file (and title), what is expected and where to get it.
+    """
+    rom = Path(path)
+    if not rom.is_file():
+        raise RomError(f"Tetris ROM {rom} not found: {_where_to_get()}")
+    data = rom.read_bytes()
+    if len(data) < HEADER_MIN_SIZE:
+        raise RomError(f"{rom} is not a Game Boy ROM (only {len(data)} bytes): {_where_to_get()}")
+    checksum = 0
+    for byte in data[HEADER_TITLE_START:HEADER_CHECKSUM_ADDR]:
+        checksum = (checksum - byte - 1) & 0xFF
+    if checksum != data[HEADER_CHECKSUM_ADDR]:
+        raise RomError(f"{rom} is not a Game Boy ROM (bad header checksum): {_where_to_get()}")
+    raw = data[HEADER_TITLE_START:HEADER_TITLE_END]
+    # The title is NUL-padded; newer carts end it with a manufacturer code and CGB flag.
+    title = raw.split(b"\x00", 1)[0].decode("ascii", errors="replace").strip()
+    if title not in SUPPORTED_TITLES:
+        raise RomError(f"{rom} has cartridge title {title!r}, not supported: {_where_to_get()}")
+    return RomInfo(path=str(rom), title=title, sha256=hashlib.sha256(data).hexdigest())
+
+
+def find_local_rom() -> Path | None:
+    """The ROM to use: ``$ZENRL_TETRIS_ROM`` if set, else the first supported one in ``roms/``.
+
+    Returns:
+        A path, or ``None`` when there is no usable ROM (tests skip then).
+    """
+    env = os.environ.get(ROM_ENV_VAR)
+    if env:
+        return Path(env)
+    if not ROM_DIR.is_dir():
+        return None
+    for rom in sorted([*ROM_DIR.glob("*.gb"), *ROM_DIR.glob("*.gbc")]):
+        try:
+            check_rom(rom)
+        except RomError:
+            continue
+        return rom
+    return None
+
+
+def _shape_key(cells: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """Cells normalised to their bounding box, as a sorted hashable tuple."""
+    norm = cells - cells.min(axis=0)
+    return tuple(sorted((int(r), int(c)) for r, c in norm))
+
+
+SHAPE_KEYS = [[_shape_key(SHAPE_CELLS[p, r]) for r in range(4)] for p in range(NUM_PIECES)]
+"""``SHAPE_KEYS[piece][rotation]``: the orientation's normalised cells as a tuple."""
+
+PIECE_OF_SHAPE = {key: p for p in range(NUM_PIECES) for key in SHAPE_KEYS[p]}
+"""Which piece a normalised four-cell shape is (every orientation is unique to its piece)."""
+
+
+class PyBoyTetris:
+    """Game Boy Tetris (or Pandora's Blocks) running in PyBoy, driven by placements or buttons.
+
+    ## Backends
+    The ROM's cartridge title picks the game. ``DMGTRIS`` (Pandora's Blocks, verified): board,
+    pieces, score, level and game over are read from RAM (the symbol file's addresses), because
+    PyBoy's wrapper reads a game area 2 columns right of the real field and only 18 of its 20
+    rows. ``TETRIS`` (Game Boy Tetris, untested): board, score, level, lines and game over come
+    from PyBoy's Tetris wrapper; the falling piece from its four sprites.
+
+    ## Timing
+    One PyBoy tick is one Game Boy frame (59.73 per second). ``place`` taps rotate/move buttons
+    one press per 2 frames (press 1 frame, release 1 frame: both games register a move on the
+    frame a button goes down), then holds Down until the piece locks (Pandora's Blocks: 1 row
+    per frame, Down locks on contact), then waits out line clear and ARE until the next piece
+    is controllable. ``frame_number`` counts every emulated frame since construction. Only the
+    last frame of each call is rendered (``screen``); the others run with rendering off.
+
+    ## State
+    ``get_state`` returns a dict of plain values: the PyBoy save state as bytes, the counters
+    (frames, lines) and the ROM's identity. ``set_state`` on another instance with the same ROM
+    continues the game frame-exactly. The same ``reset(seed)`` always gives the same game:
+    the seed is written into the game's RNG seed bytes (Pandora's Blocks also seeds from the
+    power-on RAM, which PyBoy always zeroes) or the DIV register (Tetris), and also sets how
+    many frames pass before START is pressed.
+
+    ## Limitations
+    * Pandora's Blocks has a 20-row field; ``board`` is its bottom 18 rows. Cells in the top two
+      rows (where pieces spawn) are not in ``board``; the game ends when a piece cannot spawn,
+      i.e. up to two rows later than an 18-row Game Boy field would.
+    * Pandora's Blocks is TGM-like, not Game Boy Tetris: Arika rotation (TGM3 variant, with
+      kicks), its own piece order and randomizer (TGM3), 1G soft drop with Down locking on
+      contact, lock delay, DAS, TGM-style levels (+1 per piece and per line) and scoring.
+      ``level`` is its displayed level (0-999+); ``start_level`` must be 0 for it.
+    * Hold (Select), sonic drop (Up) and Start are never pressed.
+    * A placement the game cannot reach (blocked move or rotation) locks wherever the piece is;
+      ``last_placement_reached`` is then ``False``.
+    """
+
+    def __init__(self, rom_path: str | Path, start_level: int = 0) -> None:
+        """Load the ROM into a headless PyBoy (no window, no sound, DMG mode).
+
+        Args:
+            rom_path: A supported ROM (see :func:`check_rom`).
+            start_level: Game Boy Tetris level 0-9 to start at; must be 0 for Pandora's Blocks.
+
+        Raises:
+            RomError: The ROM is missing or unsupported.
+            ValueError: ``start_level`` is out of range for the game.
+        """
+        import pyboy  # imported here so check_rom works without PyBoy installed
+
+        self.info = check_rom(rom_path)
+        self._dmg = self.info.title == "DMGTRIS"
+        if self._dmg and start_level != 0:
+            raise ValueError(
+                "Pandora's Blocks starts at level 0 only (its start level is a menu setting "
+                f"of speed-curve breakpoints); got start_level={start_level}"
+            )
+        if not 0 <= start_level <= 9:
+            raise ValueError(f"start_level must be 0-9, got {start_level}")
+        self.start_level = start_level
+        self._pyboy = pyboy.PyBoy(
+            self.info.path, window="null", sound_emulated=False, cgb=False, log_level="ERROR"
+        )
+        self._pyboy.set_emulation_speed(0)
+        self._memory = self._pyboy.memory
+        self._wrapper: Any = self._pyboy.game_wrapper
+        self._title_state: bytes | None = None
+        self._rendered = False
+        self._prev_mode = -1
+        self.frame_number = 0
+        self.lines = 0
+        self.last_placement_reached = False
+
+    # ------------------------------------------------------------------ emulation helpers
+
+    def _tick(self, frames: int = 1, render: bool = False) -> None:
+        """Emulate ``frames`` frames one at a time, tracking line clears; render the last."""
+        for i in range(frames):
+            last = render and i == frames - 1
+            self._pyboy.tick(1, last, False)
+            self.frame_number += 1
+            if self._dmg:
+                mode = self._memory[DMG_MODE_ADDR]
+                if self._prev_mode == DMG_MODE_DELAY and mode != DMG_MODE_DELAY:
+                    self.lines += self._memory[DMG_LINE_CLEAR_COUNT_ADDR]
+                self._prev_mode = mode
+        if frames > 0:
+            self._rendered = render
+        if not self._dmg and frames > 0:
+            self.lines = int(self._wrapper.lines)
+
+    def _tap(self, button: str) -> None:
+        """Press ``button`` for one frame and release it for one frame."""
+        self._pyboy.button_press(button)
+        self._tick(1)
+        self._pyboy.button_release(button)
+        self._tick(1)
+
+    def _digits(self, addr: int, count: int) -> int:
+        value = 0
+        for digit in self._memory[addr : addr + count]:
+            value = value * 10 + int(digit)
+        return value
+
+    # ------------------------------------------------------------------ reading the game
+
+    def _dmg_shadow(self) -> np.ndarray:
+        """The locked field, (24, 10) tile ids (rows 0-23 of the game's 24-row field)."""
+        raw = self._memory[DMG_SHADOW_ADDR : DMG_SHADOW_ADDR + DMG_SHADOW_WIDTH * DMG_FIELD_ROWS]
+        rows = np.asarray(raw, dtype=np.uint8).reshape(DMG_FIELD_ROWS, DMG_SHADOW_WIDTH)
+        return rows[:, DMG_SHADOW_LEFT : DMG_SHADOW_LEFT + BOARD_COLS]
+
+    def _dmg_field(self) -> np.ndarray:
+        raw = self._memory[DMG_FIELD_ADDR : DMG_FIELD_ADDR + BOARD_COLS * DMG_FIELD_ROWS]
+        return np.asarray(raw, dtype=np.uint8).reshape(DMG_FIELD_ROWS, BOARD_COLS)
+
+    def _gb_field(self) -> np.ndarray:
+        area = np.asarray(self._wrapper.tilemap_background[:, :], dtype=np.int32)
+        return area[:BOARD_ROWS, GB_FIELD_COL0 : GB_FIELD_COL0 + BOARD_COLS]
+
+    def board(self) -> np.ndarray:
+        """The locked cells, never the falling piece.
+
+        Returns:
+            ``(18, 10)`` bool, row 0 at the top (Pandora's Blocks: its bottom 18 rows).
+        """
+        if self._dmg:
+            cells = self._dmg_shadow()[DMG_BOARD_TOP:]
+            return (cells != DMG_TILE_EMPTY) & (cells != DMG_TILE_BLANK)
+        return self._gb_field() != GB_EMPTY_TILE
+
+    def falling_cells(self) -> np.ndarray:
+        """Cells of the falling piece in board coordinates (row may be negative above the board).
+
+        Returns:
+            ``(k, 2)`` int array of (row, col); k is 4 while a piece is controllable, else 0.
+        """
+        if self._dmg:
+            if not self._dmg_piece_active():
+                return np.zeros((0, 2), dtype=np.int64)
+            field = self._dmg_field()
+            shadow = self._dmg_shadow()
+            mask = (field != DMG_TILE_EMPTY) & (field != DMG_TILE_GHOST)
+            mask &= (field != DMG_TILE_BLANK) & (shadow == DMG_TILE_EMPTY)
+            cells = np.argwhere(mask)
+            cells[:, 0] -= DMG_BOARD_TOP
+            return cells
+        found = []
+        for index in range(40):
+            sprite = self._pyboy.get_sprite(index)
+            if not sprite.on_screen:
+                continue
+            col = sprite.x // 8 - GB_FIELD_COL0
+            row = sprite.y // 8
+            if 0 <= col < BOARD_COLS and 0 <= row < BOARD_ROWS:
+                found.append((row, col))
+        cells = np.array(sorted(set(found)), dtype=np.int64).reshape(-1, 2)
+        return cells if len(cells) == 4 else np.zeros((0, 2), dtype=np.int64)
+
+    def _dmg_piece_active(self) -> bool:
+        return bool(
+            self._memory[DMG_GAME_STATE_ADDR] == DMG_STATE_GAMEPLAY
+            and self._memory[DMG_MODE_ADDR] == DMG_MODE_IN_MOTION
+            and self._memory[DMG_LOCK_DELAY_LEFT_ADDR] != 0
+        )
+
+    def _piece_active(self) -> bool:
+        if self._dmg:
+            return self._dmg_piece_active()
+        return len(self.falling_cells()) == 4 and not self.game_over
+
+    @property
+    def active_piece(self) -> int | None:
+        """Game Boy code of the falling piece, ``None`` between pieces or after game over."""
+        if self._dmg:
+            if not self._dmg_piece_active():
+                return None
+            return DMG_TO_GB_PIECE[self._memory[DMG_CURRENT_PIECE_ADDR] % NUM_PIECES]
+        cells = self.falling_cells()
+        return PIECE_OF_SHAPE.get(_shape_key(cells)) if len(cells) == 4 else None
+
+    @property
+    def preview_piece(self) -> int:
+        """Game Boy code of the next piece (Pandora's Blocks: the first of its three previews)."""
+        if self._dmg:
+            return DMG_TO_GB_PIECE[self._memory[DMG_NEXT_PIECE_ADDR] % NUM_PIECES]
+        return (self._memory[GB_NEXT_PIECE_ADDR] >> 2) % NUM_PIECES
+
+    @property
+    def score(self) -> int:
+        """The game's score."""
+        if self._dmg:
+            return self._digits(DMG_SCORE_ADDR, DMG_SCORE_DIGITS)
+        return int(self._wrapper.score)
+
+    @property
+    def level(self) -> int:
+        """The game's displayed level."""
+        if self._dmg:
+            return self._digits(DMG_CLEVEL_ADDR, DMG_CLEVEL_DIGITS)
+        return int(self._wrapper.level)
+
+    @property
+    def game_over(self) -> bool:
+        """Whether the game has ended (a piece could not spawn)."""
+        if self._dmg:
+            return self._memory[DMG_GAME_STATE_ADDR] == DMG_STATE_GAMEPLAY and self._memory[
+                DMG_MODE_ADDR
+            ] in (DMG_MODE_GAME_OVER, DMG_MODE_PRE_GAME_OVER)
+        return bool(self._wrapper.game_over())
+
+    def timing(self) -> dict[str, int]:
+        """Pandora's Blocks' current DAS, ARE, line ARE, lock delay and line clear delay."""
+        if not self._dmg:
+            return {}
+        values = self._memory[DMG_TIMING_ADDR : DMG_TIMING_ADDR + 5]
+        names = ("das", "are", "line_are", "lock_delay", "line_clear_delay")
+        return dict(zip(names, (int(v) for v in values), strict=True))
+
+    # ------------------------------------------------------------------ starting a game
+
+    def _boot_to_title(self) -> None:
+        """Run from power-on to the title/menu screen and keep that state for every reset."""
+        self._pyboy.button_release("start")
+        if self._dmg:
+            while self.frame_number < DMG_TITLE_FRAMES or (
+                self._memory[DMG_GAME_STATE_ADDR] != DMG_STATE_TITLE
+            ):
+                self._tick(1)
+        else:
+            # '1PLAYER' on the first screen, then START twice: game type (A-TYPE), music.
+            while True:
+                self._tick(1)
+                if self._wrapper.tilemap_background[2:9, 14] == [89, 25, 21, 10, 34, 14, 27]:
+                    break
+            self._tick(5)
+            self._pyboy.button("start")
+            self._tick(GB_MENU_FRAMES)
+            # Music select: A-TYPE music is selected; OFF is right + down of it.
+            self._tap("right")
+            self._tap("down")
+            self._pyboy.button("start")
+            self._tick(GB_MENU_FRAMES)
+        buffer = io.BytesIO()
+        self._pyboy.save_state(buffer)
+        self._title_state = buffer.getvalue()
+
+    def reset(self, seed: int) -> None:
+        """Start a new game: same seed, same game; different seeds, different pieces.
+
+        Args:
+            seed: Any non-negative int.
+        """
+        if self._title_state is None:
+            self._boot_to_title()
+        assert self._title_state is not None
+        self._pyboy.load_state(io.BytesIO(self._title_state))
+        for button in ("left", "right", "down", "a", "b", "start", "up", "select"):
+            self._pyboy.button_release(button)
+        seed = int(seed) & 0xFFFFFFFF
+        self.lines = 0
+        self._prev_mode = -1
+        self.last_placement_reached = False
+        if self._dmg:
+            # Stand-in for the power-on RAM the game mixes into its seed (PyBoy zeroes it).
+            for i in range(4):
+                self._memory[DMG_RNG_SEED_ADDR + i] = (seed >> (8 * i)) & 0xFF
+            self._tick(seed % 16)
+            for _ in range(20):
+                self._pyboy.button_press("start")
+                self._tick(1)
+                self._pyboy.button_release("start")
+                self._tick(1)
+                if self._memory[DMG_GAME_STATE_ADDR] == DMG_STATE_GAMEPLAY:
+                    break
+        else:
+            self._wrapper._set_timer_div(seed & 0xFF)
+            self._tick((seed >> 8) % 16)
+            for _ in range(self.start_level):  # level select: right moves one level
+                self._tap("right")
+            self._pyboy.button("start")
+            self._tick(GB_MENU_FRAMES)
+        self._wait_for_piece(START_FRAME_LIMIT)
+        self.lines = 0
+
+    def _wait_for_piece(self, limit: int) -> int:
+        """Tick until a piece is controllable or the game is over; render the final frame.
+
+        Returns:
+            Frames emulated.
+        """
+        frames = 0
+        while frames < limit and not self._piece_active() and not self.game_over:
+            skip = self._delay_frames_to_skip()
+            if skip:
+                # Inside one delay phase nothing can happen: emulate it in one call.
+                self._pyboy.tick(skip, False, False)
+                self.frame_number += skip
+                frames += skip
+                self._rendered = False
+                continue
+            self._tick(1, render=self._render_soon())
+            frames += 1
+        return frames
+
+    def _delay_frames_to_skip(self) -> int:
+        """Frames of line clear delay or ARE that can run in bulk (0: tick one at a time)."""
+        if not self._dmg or self._memory[DMG_MODE_ADDR] != DMG_MODE_DELAY:
+            return 0
+        if self._memory[DMG_DELAY_STATE_ADDR] not in (DMG_DELAY_LINE_CLEAR, DMG_DELAY_ARE):
+            return 0
+        remaining = int(self._memory[DMG_REMAINING_DELAY_ADDR])
+        return remaining - 3 if 3 < remaining < 0xFF else 0
+
+    def _render_soon(self) -> bool:
+        """Whether the next frame may be the last of a wait (so it should be rendered)."""
+        if not self._dmg:
+            return True
+        mode = self._memory[DMG_MODE_ADDR]
+        if mode == DMG_MODE_DELAY:
+            return bool(self._memory[DMG_REMAINING_DELAY_ADDR] <= 2)
+        return mode not in (DMG_MODE_LEADY, DMG_MODE_GO)
+
+    # ------------------------------------------------------------------ playing
+
+    def _rotate_buttons(self) -> tuple[str, str]:
+        """(clockwise, counter-clockwise) buttons, in the sense of ``tetris_rules``."""
+        # Pandora's Blocks: A subtracts 1 from its rotation state, whose table turns pieces
+        # clockwise that way (state 1, from B, is the counter-clockwise quarter turn).
+        return ("a", "b")
+
+    def place(self, rotation: int, column: int) -> int:
+        """Play one placement with real button presses and wait for the next piece.
+
+        Args:
+            rotation: Clockwise quarter turns from the spawn orientation (0-3).
+            column: Board column of the piece's leftmost cell once rotated (0-9).
+
+        Returns:
+            Frames emulated.
+
+        Raises:
+            ValueError: ``rotation`` or ``column`` out of range.
+        """
+        if not 0 <= rotation < 4 or not 0 <= column < BOARD_COLS:
+            raise ValueError(f"placement ({rotation}, {column}) out of range")
+        start = self.frame_number
+        self.last_placement_reached = False
+        if not self._piece_active():
+            self._wait_for_piece(NEXT_PIECE_FRAME_LIMIT)
+            if not self._piece_active():
+                return self.frame_number - start
+        piece = self.active_piece
+        assert piece is not None
+        target = SHAPE_KEYS[piece][rotation]
+        cw, ccw = self._rotate_buttons()
+        # Fewest presses giving the target shape (2-state and 1-state pieces need fewer).
+        plans = ((), (cw,), (cw, cw), (ccw,))
+        plan = next(p for k, p in enumerate(plans) if SHAPE_KEYS[piece][k] == target)
+        for button in plan:
+            self._tap(button)
+        for _ in range(3):  # a blocked rotation: try the clockwise button again
+            cells = self.falling_cells()
+            if len(cells) != 4 or _shape_key(cells) == target:
+                break
+            self._tap(cw)
+        stalls = 0
+        for _ in range(MAX_TAPS):
+            cells = self.falling_cells()
+            if len(cells) != 4:
+                break
+            left = int(cells[:, 1].min())
+            if left == column:
+                break
+            self._tap("left" if column < left else "right")
+            after = self.falling_cells()
+            if len(after) == 4 and int(after[:, 1].min()) == left:
+                stalls += 1
+                if stalls >= 2:
+                    break
+        cells = self.falling_cells()
+        self.last_placement_reached = bool(
+            len(cells) == 4 and _shape_key(cells) == target and int(cells[:, 1].min()) == column
+        )
+        self._pyboy.button_press("down")
+        frames = 0
+        while frames < DROP_FRAME_LIMIT and self._piece_active():
+            self._tick(1)
+            frames += 1
+        self._pyboy.button_release("down")
+        self._wait_for_piece(NEXT_PIECE_FRAME_LIMIT)
+        return self.frame_number - start
+
+    def press(self, button: str, frames: int) -> None:
+        """Hold one button for ``frames`` frames, then release it.
+
+        Args:
+            button: One of :data:`BUTTONS`.
+            frames: Frames to hold it (the last one is rendered).
+
+        Raises:
+            ValueError: Unknown button.
+        """
+        if button not in BUTTONS:
+            raise ValueError(f"button must be one of {BUTTONS}, got {button!r}")
+        if button != "none":
+            self._pyboy.button_press(button)
+        self._tick(frames, render=True)
+        if button != "none":
+            self._pyboy.button_release(button)
+
+    def screen(self) -> np.ndarray:
+        """The last rendered frame.
+
+        Returns:
+            ``(144, 160, 3)`` uint8 RGB.
+        """
+        return np.array(self._pyboy.screen.ndarray[:, :, :3], dtype=np.uint8)
+
+    # ------------------------------------------------------------------ state
+
+    def get_state(self) -> dict[str, Any]:
+        """A snapshot of the game, plain Python values only (no ROM bytes).
+
+        Returns:
+            ``{"format", "pyboy", "title_state", "frame_number", "lines", "prev_mode",
+            "last_placement_reached", "rendered", "rom_title", "rom_sha256", "rom_path",
+            "start_level"}``.
+        """
+        buffer = io.BytesIO()
+        self._pyboy.save_state(buffer)
+        return {
+            "format": STATE_FORMAT,
+            "pyboy": buffer.getvalue(),
+            "title_state": self._title_state,
+            "frame_number": self.frame_number,
+            "lines": self.lines,
+            "prev_mode": self._prev_mode,
+            "last_placement_reached": self.last_placement_reached,
+            "rendered": self._rendered,
+            "rom_title": self.info.title,
+            "rom_sha256": self.info.sha256,
+            "rom_path": self.info.path,
+            "start_level": self.start_level,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`get_state` snapshot taken with the same ROM.
+
+        Args:
+            state: The snapshot.
+
+        Raises:
+            ValueError: Different format or a different ROM (by SHA-256).
+        """
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(f"state format {state.get('format')} != {STATE_FORMAT}")
+        if state["rom_sha256"] != self.info.sha256:
+            raise ValueError(
+                f"state is from ROM {state['rom_title']} ({state['rom_sha256'][:12]}), "
+                f"this backend runs {self.info.title} ({self.info.sha256[:12]})"
+            )
+        self._pyboy.load_state(io.BytesIO(state["pyboy"]))
+        for button in ("left", "right", "down", "a", "b", "start", "up", "select"):
+            self._pyboy.button_release(button)
+        self._title_state = state["title_state"]
+        self.frame_number = int(state["frame_number"])
+        self.lines = int(state["lines"])
+        self._prev_mode = int(state["prev_mode"])
+        self.last_placement_reached = bool(state["last_placement_reached"])
+        self.start_level = int(state["start_level"])
+        # The loaded emulator has not drawn a frame yet; the screen shows this instance's last.
+        self._rendered = False
+
+    def close(self) -> None:
+        """Stop the emulator (without writing a save file)."""
+        self._pyboy.stop(save=False)
