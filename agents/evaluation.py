@@ -176,6 +176,13 @@ def _value(result: EpisodeResult, column: str) -> float:
     return result.extras[column]
 
 
+def _number(value: float, decimals: bool = False) -> str:
+    """Whole numbers with thousands separators (Tetris scores run into millions)."""
+    if decimals:
+        return f"{value:,.2f}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
 def markdown_table(game: str, policies: dict[str, list[EpisodeResult]]) -> str:
     """Per-seed results of every policy side by side (baselines first, the agent last), then
     mean, std and max rows."""
@@ -190,11 +197,11 @@ def markdown_table(game: str, policies: dict[str, list[EpisodeResult]]) -> str:
     ]
     seeds = [r.seed for r in policies[names[0]]]
     for index, seed in enumerate(seeds):
-        cells = [f"{_value(policies[n][index], c):g}" for n in names for c in columns]
+        cells = [_number(_value(policies[n][index], c)) for n in names for c in columns]
         lines.append(f"| {seed} | " + " | ".join(cells) + " |")
     for label, reduce in (("mean", np.mean), ("std", np.std), ("max", np.max)):
         cells = [
-            f"{reduce([_value(r, c) for r in policies[n]]):.{0 if label == 'max' else 2}f}"
+            _number(float(reduce([_value(r, c) for r in policies[n]])), label != "max")
             for n in names
             for c in columns
         ]

@@ -213,19 +213,8 @@ class AtariGame(GameWrapper):
     def num_actions(self) -> int:
         return len(self._action_set)
 
-    def action_mask(self) -> np.ndarray:
-        return self._mask.copy()
-
     def current_observation(self) -> np.ndarray:
         return self._stack.copy()
-
-    @property
-    def needs_reset(self) -> bool:
-        return self._needs_reset
-
-    @property
-    def episode_steps(self) -> int:
-        return self._episode_steps
 
     @property
     def frame_stack(self) -> int:

@@ -16,7 +16,8 @@ class GameWrapper(gym.Env):
     Pickling a wrapper captures the emulator's full state (never the emulator object), so an
     unpickled wrapper continues the same episode with the same frames for the same actions.
     Subclasses implement ``__getstate__``/``__setstate__`` returning plain Python and numpy
-    values only: the artifact loader refuses anything else.
+    values only: the artifact loader refuses anything else. They keep ``_mask``,
+    ``_needs_reset`` and ``_episode_steps`` current; the base class serves them.
     """
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 30}
@@ -26,23 +27,28 @@ class GameWrapper(gym.Env):
     def num_actions(self) -> int:
         """Size of the discrete action space."""
 
-    @abstractmethod
+    _mask: np.ndarray
+    """Legal actions of the current state, kept up to date by the subclass."""
+    _needs_reset: bool = True
+    _episode_steps: int = 0
+
     def action_mask(self) -> np.ndarray:
-        """Boolean mask of the actions that are legal in the current state."""
+        """Boolean mask of the actions that are legal in the current state (a copy)."""
+        return self._mask.copy()
 
     @abstractmethod
     def current_observation(self) -> np.ndarray:
         """The observation of the current state (what the last reset or step returned)."""
 
     @property
-    @abstractmethod
     def needs_reset(self) -> bool:
         """True before the first reset and after an episode ended."""
+        return self._needs_reset
 
     @property
-    @abstractmethod
     def episode_steps(self) -> int:
         """Agent steps taken in the current episode (0 right after a reset)."""
+        return self._episode_steps
 
     @property
     @abstractmethod

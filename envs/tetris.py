@@ -327,19 +327,8 @@ class TetrisGame(GameWrapper):
     def num_actions(self) -> int:
         return self._num_actions
 
-    def action_mask(self) -> np.ndarray:
-        return self._mask.copy()
-
     def current_observation(self) -> np.ndarray:
         return self._observation.copy()
-
-    @property
-    def needs_reset(self) -> bool:
-        return self._needs_reset
-
-    @property
-    def episode_steps(self) -> int:
-        return self._episode_steps
 
     @property
     def frame_stack(self) -> int:

@@ -24,6 +24,18 @@ EMULATOR_FPS = 60
 """Frames per second of the emulated console (Atari 2600, Game Boy: ~60)."""
 
 
+TETRIS_GIF_FPS = 8
+"""Tetris GIFs show one frame per agent step (a placement, or one button press)."""
+
+
+def gif_fps(config: RunConfig) -> int:
+    """Frames per second of the evaluation GIF: Atari plays one frame per agent step of
+    ``frame_skip`` emulator frames; Tetris one frame per placement."""
+    if config.env.kind == "atari":
+        return max(1, round(EMULATOR_FPS / config.env.frame_skip))
+    return TETRIS_GIF_FPS
+
+
 @step(
     enable_cache=False,
     output_materializers={"episode_gif": GifMaterializer, "learning_curve": PngMaterializer},
@@ -64,7 +76,6 @@ def evaluate(
     metrics["seeds"] = [r.seed for r in ours]
     metrics["epsilon"] = settings.epsilon
     log_metadata(metadata=metrics)
-    frame_skip = int(getattr(config.env, "frame_skip", 1))
-    gif = episode_gif(frames, fps=max(1, round(EMULATOR_FPS / frame_skip)))
+    gif = episode_gif(frames, fps=gif_fps(config))
     curve = learning_curve_png(training_history, title=f"DQN on {config.game}")
     return metrics, MarkdownString(markdown_table(config.game, results)), gif, curve

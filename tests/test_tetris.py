@@ -524,3 +524,36 @@ def test_cli_rejects_a_missing_or_wrong_rom_in_one_line(tmp_path: Path) -> None:
     result = _cli(["--game", "breakout", "--rom", str(fake)], tmp_path / "zen")
     assert result.returncode == 2 and "only --game tetris plays a ROM" in result.stderr
     assert not (tmp_path / "zen").exists()
+
+
+@pytest.mark.parametrize("action_mode", ["placements", "buttons"])
+def test_agent_networks_for_both_action_modes_act_like_their_keras_models(
+    action_mode: str,
+) -> None:
+    """placements -> the shared afterstate MLP; buttons -> an MLP on the 19x10 grid."""
+    from agents import DQNAgent, Trainer, replay_buffer_for
+
+    config = resolve_config(
+        "tetris",
+        overrides={
+            "train": {"steps": 120, "tensorboard_dir": None},
+            "replay": {"capacity": 500, "warmup_steps": 60},
+            "env": {"backend": "native", "action_mode": action_mode},
+        },
+    )
+    game = make_game(config.env)
+    shape = tuple(game.observation_space.shape or ())
+    agent = DQNAgent(config.dqn, shape, game.num_actions, seed=0)
+    expected_layer = "afterstate_value" if action_mode == "placements" else "flatten"
+    assert any(layer.name == expected_layer for layer in agent.online.layers)
+    Trainer(game, agent, replay_buffer_for(config, game), config).run(120, progress=False)
+    assert agent.updates > 0
+    agent.wait()
+    agent.set_acting_weights(agent.online.get_weights())  # acting may be one update behind
+    observation = game.current_observation()
+    np.testing.assert_allclose(
+        agent.q_values(observation),
+        agent.online(observation[None]).numpy()[0],
+        rtol=1e-4,
+        atol=1e-5,
+    )
