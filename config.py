@@ -95,8 +95,8 @@ class TetrisRewardConfig(_Model):
     piece_weight: float = 0.0
     """Reward per piece placed (a survival bonus)."""
 
-    holes_weight: float = 0.0
-    """Penalty per hole added to the board (negative when holes are opened up)."""
+    holes_weight: float = 0.3
+    """Penalty per hole added to the board (a reward when holes are opened up again)."""
 
     bumpiness_weight: float = 0.0
     """Penalty per unit of bumpiness added (sum of height differences of adjacent columns)."""

@@ -28,16 +28,18 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         # afterstate values learn fast from a shared MLP; rewards are line counts, unclipped
         "dqn": {
             "hidden_units": 64,
-            "learning_rate": 5e-4,
+            "learning_rate": 2.5e-4,
             "adam_epsilon": 1e-8,
             "n_step": 1,
             "batch_size": 64,
             "train_frequency": 1,
-            "target_sync_steps": 1_000,
+            "target_sync_steps": 2_000,
             "clip_rewards": False,
             "terminal_on_life_loss": False,
         },
-        "replay": {"capacity": 50_000, "warmup_steps": 2_000},
+        # 200k afterstate transitions (1.2 KB each) keep the early failures in memory once
+        # games last thousands of pieces; with 50k, learning collapsed late in a 150k run
+        "replay": {"capacity": 200_000, "warmup_steps": 2_000},
         "exploration": {"epsilon_start": 1.0, "epsilon_end": 0.001, "epsilon_decay_steps": 20_000},
         "train": {"steps": 150_000, "log_every": 1_000, "checkpoint_every": 50_000},
         "evaluate": {"epsilon": 0.0, "gif_max_steps": 600},

@@ -11,7 +11,7 @@ from zenml.exceptions import StepContextError
 from zenml.logger import get_logger
 
 from agents.dqn import DQNAgent
-from agents.evaluation import evaluate_agent, summarize
+from agents.evaluation import evaluate_agent, evaluation_seeds, summarize
 from config import RunConfig
 
 logger = get_logger(__name__)
@@ -20,11 +20,17 @@ logger = get_logger(__name__)
 def evaluation_protocol(config: RunConfig) -> dict[str, Any]:
     """What must be equal for two evaluation scores to be comparable."""
     settings = config.evaluate
-    return {
-        "seeds": [settings.seed + k for k in range(settings.episodes)],
+    protocol: dict[str, Any] = {
+        "seeds": evaluation_seeds(config),
         "epsilon": settings.epsilon,
         "max_episode_frames": settings.max_episode_frames,
     }
+    if config.env.kind == "tetris":  # games are capped by pieces, on one backend
+        from envs.tetris import resolve_backend
+
+        protocol["max_pieces"] = config.env.max_pieces
+        protocol["backend"] = resolve_backend(config.env)[0]
+    return protocol
 
 
 @step(enable_cache=False)

@@ -22,10 +22,16 @@ from gymnasium.utils.env_checker import check_env
 
 from agents.baselines import dellacherie_policy, random_policy
 from agents.evaluation import evaluate_agent, play_episodes
-from config import TetrisConfig, resolve_config
+from config import TetrisConfig, TetrisRewardConfig, resolve_config
 from envs import make_game
 from envs.tetris import TetrisGame
-from envs.tetris_features import FEATURE_INDEX, FEATURE_NAMES, ILLEGAL, afterstate_features
+from envs.tetris_features import (
+    FEATURE_INDEX,
+    FEATURE_NAMES,
+    ILLEGAL,
+    afterstate_features,
+    board_summary,
+)
 from envs.tetris_native import NativeTetris, drop_rows
 from envs.tetris_pyboy import find_local_rom
 from envs.tetris_rules import (
@@ -204,7 +210,7 @@ def test_randomizer_is_deterministic_per_seed_and_rerolls_as_the_game_boy() -> N
 
 
 def test_game_ends_when_a_piece_cannot_appear() -> None:
-    game = _native()
+    game = _native(reward=TetrisRewardConfig(holes_weight=0.0))
     game.reset(seed=0)
     terminated = False
     steps = 0
@@ -229,6 +235,20 @@ def test_games_are_truncated_at_max_pieces() -> None:
         )
         assert not terminated
     assert truncated and info["pieces"] == 25 and step == 24
+
+
+def test_reward_is_lines_minus_shaping_plus_the_game_over_penalty() -> None:
+    weights = TetrisRewardConfig(lines_weight=1.0, holes_weight=0.5, piece_weight=0.1)
+    game = _native(reward=weights)
+    game.backend.load_position(_board("######....", "#.########"), PIECE["I"], PIECE["O"])
+    game._needs_reset = False
+    game._summary = board_summary(game.backend.board())
+    game._observe()
+    assert game._summary["holes"] == 1  # under column 1
+    # the flat I completes the upper row: 1 line, which uncovers the hole; one piece
+    _, reward, terminated, _, info = game.step(_action(0, 6))
+    assert info["lines_cleared"] == 1 and not terminated
+    assert reward == pytest.approx(1.0 + 0.5 * 1 + 0.1)
 
 
 # ---------------------------------------------------------------------------- executor
