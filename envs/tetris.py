@@ -18,7 +18,7 @@ from envs.tetris_features import (
     afterstate_features,
     board_summary,
 )
-from envs.tetris_native import BUTTONS, NativeTetris, _drop_row, _surfaces
+from envs.tetris_native import BUTTONS, NativeTetris, drop_rows
 from envs.tetris_pyboy import ROM_ENV_VAR
 from envs.tetris_rules import (
     BOARD_COLS,
@@ -314,12 +314,8 @@ class TetrisGame(GameWrapper):
         landing_rows = getattr(self.backend, "landing_rows", None)
         if landing_rows is not None:
             return landing_rows(legal)
-        rows = [int(sum(1 << c for c in np.flatnonzero(line))) for line in board]
-        surface = _surfaces(rows)
         out = np.full(NUM_PLACEMENTS, ILLEGAL, dtype=np.int64)
-        for action in np.flatnonzero(legal):
-            rotation, column = divmod(int(action), BOARD_COLS)
-            out[action] = _drop_row(piece, rotation, column, surface)
+        out[legal] = drop_rows(board, piece)[legal]
         return out
 
     # ------------------------------------------------------------------ GameWrapper API

@@ -15,7 +15,6 @@ from envs.tetris_rules import (
     BOX_TOP,
     LINE_CLEAR_DELAY_FRAMES,
     SHAPE_CELLS,
-    SHAPE_HEIGHT,
     SHAPE_WIDTH,
     SOFT_DROP_FRAMES,
     SPAWN_BOX_ORIGIN,
@@ -531,18 +530,6 @@ class NativeTetris:
         """Nothing to release (the PyBoy backend closes its emulator here)."""
 
 
-def _surfaces(rows: list[int]) -> list[int]:
-    """Per column, the row index of the topmost filled cell (``BOARD_ROWS`` when empty)."""
-    surface = [BOARD_ROWS] * BOARD_COLS
-    for y in range(BOARD_ROWS - 1, -1, -1):
-        row = rows[y]
-        if row:
-            for x in range(BOARD_COLS):
-                if row >> x & 1:
-                    surface[x] = y
-    return surface
-
-
 # Per (piece, rotation): the lowest cell's row offset in each of the shape's columns.
 _BOTTOMS: list[list[tuple[int, ...]]] = [
     [
@@ -580,11 +567,4 @@ def drop_rows(board: np.ndarray, piece: int) -> np.ndarray:
     return tops.min(axis=2).reshape(-1)
 
 
-def _drop_row(piece: int, rotation: int, column: int, surface: list[int]) -> int:
-    """Top row of the shape dropped straight down onto the surface."""
-    return min(
-        surface[column + j] - 1 - bottom for j, bottom in enumerate(_BOTTOMS[piece][rotation])
-    )
-
-
-__all__ = ["BUTTONS", "CLOCKWISE_BUTTON", "SHAPE_HEIGHT", "NativeTetris"]
+__all__ = ["BUTTONS", "CLOCKWISE_BUTTON", "NativeTetris", "drop_rows"]
