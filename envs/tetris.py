@@ -12,6 +12,7 @@ import numpy as np
 from config import TetrisConfig
 from envs.base import GameWrapper
 from envs.tetris_features import (
+    FEATURE_INDEX,
     FEATURE_NAMES,
     ILLEGAL,
     NUM_FEATURES,
@@ -214,10 +215,14 @@ class TetrisGame(GameWrapper):
         score, lines = backend.score, backend.lines
         pieces = int(getattr(backend, "pieces", self._episode_steps))
         substituted = False
+        afterstate: np.ndarray | None = None
         if self.placements:
             if not self._mask[action]:
                 action, substituted = self._closest_legal(action), True
+            afterstate = self._observation[0, action].copy()
             backend.place(*divmod(action, BOARD_COLS))
+            if not backend.last_placement_reached:
+                afterstate = None  # the board is not the predicted one: measure it
         else:
             backend.press(BUTTONS[action], self.config.button_frames)
         self._episode_steps += 1
@@ -225,7 +230,7 @@ class TetrisGame(GameWrapper):
         truncated = not terminated and self.pieces >= self.config.max_pieces
         self._needs_reset = terminated or truncated
         placed = int(getattr(backend, "pieces", self._episode_steps)) - pieces
-        reward = self._reward(backend.score - score, backend.lines - lines, placed)
+        reward = self._reward(backend.score - score, backend.lines - lines, placed, afterstate)
         if terminated:
             reward += self.config.reward.game_over_penalty
         self._observe()
@@ -244,7 +249,13 @@ class TetrisGame(GameWrapper):
             return int(min(same, key=lambda a: (abs(a % BOARD_COLS - column), a)))
         return int(legal[0])
 
-    def _reward(self, score_gained: int, lines_cleared: int, pieces_placed: int) -> float:
+    def _reward(
+        self,
+        score_gained: int,
+        lines_cleared: int,
+        pieces_placed: int,
+        afterstate: np.ndarray | None = None,
+    ) -> float:
         weights = self.config.reward
         reward = (
             weights.score_weight * score_gained
@@ -253,7 +264,11 @@ class TetrisGame(GameWrapper):
         )
         if not (weights.holes_weight or weights.bumpiness_weight or weights.height_weight):
             return float(reward)
-        before, after = self._summary, board_summary(self.backend.board())
+        before = self._summary
+        if afterstate is not None:  # the placement's afterstate row already holds them
+            after = {key: int(afterstate[FEATURE_INDEX[key]]) for key in before}
+        else:
+            after = board_summary(self.backend.board())
         self._summary = after
         return float(
             reward

@@ -156,9 +156,15 @@ class NativeTetris:
         return self._board.copy()
 
     @property
-    def gravity(self) -> int:
+    def level(self) -> int:
+        """The current level (it sets the gravity)."""
+        return self._level
+
+    @level.setter
+    def level(self, value: int) -> None:
+        self._level = value
+        self.gravity = gravity_frames(value)
         """Frames per row of automatic fall at the current level."""
-        return gravity_frames(self.level)
 
     def _fits(self, piece: int, rotation: int, row: int, col: int) -> bool:
         rows = self.rows

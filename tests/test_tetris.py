@@ -315,6 +315,8 @@ def test_place_locks_the_piece_exactly_where_the_placement_says() -> None:
         assert info["placement_reached"]
         if not terminated:
             np.testing.assert_array_equal(backend.board(), expected)
+            # reward shaping reads the afterstate row: it must describe the real board
+            assert game._summary == board_summary(backend.board())
         if terminated or truncated:
             observation, _ = game.reset(seed=int(rng.integers(1000)))
 
