@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from zenml import log_metadata, step
 
 from agents.dqn import DQNAgent
+from agents.networks import resolve_network
 from agents.replay import ReplayBuffer
 from config import RunConfig
 from envs.base import GameWrapper
@@ -41,7 +42,10 @@ def get_information_meta(
         "resume": resume,
         "train_steps": config.train.steps,
         "steps_to_train": config.train.steps - start_step,
-        "train_frames": config.train.steps * getattr(config.env, "frame_skip", 1),
+        # Atari steps are a fixed number of frames; a Tetris step's frames vary with play
+        "train_frames": (
+            config.train.steps * config.env.frame_skip if config.env.kind == "atari" else None
+        ),
         "replay_capacity": replay_buffer.capacity,
         "replay_stored": len(replay_buffer),
         "replay_preallocated_mib": round(replay_buffer.nbytes / 2**20, 1),
@@ -51,6 +55,11 @@ def get_information_meta(
         "n_step": config.dqn.n_step,
         "double_dqn": config.dqn.double_dqn,
         "dueling": config.dqn.dueling,
+        "network": resolve_network(
+            config.dqn.network,
+            tuple(game_wrapper.observation_space.shape or ()),
+            game_wrapper.num_actions,
+        ),
         "checkpoint_every": config.train.checkpoint_every,
     }
     log_metadata(metadata={k: v for k, v in info.items() if v is not None})
