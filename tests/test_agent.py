@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -25,12 +26,12 @@ def _batch(rng: np.random.Generator, size: int = 8, actions: int = 4) -> ReplayB
     )
 
 
-def _perturb_target(agent: DQNAgent, seed: int) -> None:
+def _perturb_target(agent: DQNAgent, seed: int, scale: float = 0.05) -> None:
     """Make online and target differ so double and plain DQN targets differ."""
     rng = np.random.default_rng(seed)
     agent.target.set_weights(
         [
-            w + rng.normal(scale=0.05, size=w.shape).astype(w.dtype)
+            w + rng.normal(scale=scale, size=w.shape).astype(w.dtype)
             for w in agent.target.get_weights()
         ]
     )
@@ -52,11 +53,14 @@ def test_td_targets_match_a_numpy_reference(double_dqn):
 
 
 def test_double_dqn_targets_differ_from_plain_targets():
+    # seeded: with an unseeded initialisation, online and perturbed target networks now and
+    # then agree on every argmax of the batch, and the targets coincide (seen once in CI)
+    keras.utils.set_random_seed(5)
     rng = np.random.default_rng(2)
     double = DQNAgent(DQNConfig(double_dqn=True, hidden_units=32), SHAPE, 4, seed=0)
     plain = DQNAgent(DQNConfig(double_dqn=False, hidden_units=32), SHAPE, 4, seed=0)
     plain.online.set_weights(double.online.get_weights())
-    _perturb_target(double, 3)
+    _perturb_target(double, 3, scale=0.5)
     plain.target.set_weights(double.target.get_weights())
     batch = _batch(rng, size=32)
     batch.next_action_masks[:] = True
