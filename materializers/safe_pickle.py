@@ -39,6 +39,7 @@ CHUNK_BYTES = 8 * 1024 * 1024
 ARTIFACT_CLASSES: dict[tuple[str, str], str] = {
     ("envs.atari", "AtariGame"): "game wrapper",
     ("envs.tetris", "TetrisGame"): "game wrapper",
+    ("envs.connect_four", "ConnectFourGame"): "game wrapper",
     ("agents.dqn", "DQNAgent"): "agent",
     ("agents.replay", "ReplayBuffer"): "replay buffer",
     ("agents.checkpoint", "TrainingCheckpoint"): "training checkpoint",

@@ -95,3 +95,54 @@ def test_heuristic_opponents_play_legal_columns_as_described() -> None:
     for name, opponent in HEURISTIC_OPPONENTS.items():
         assert full[opponent(planes, full, 5, rng)], name
     assert NegamaxOpponent(2, seed=0)(_planes([0, 6, 1, 6, 2]), mask, 2, rng) == 3
+
+
+# ---------------------------------------------------------------------------- wrapper
+def test_single_agent_wrapper_passes_check_env() -> None:
+    from gymnasium.utils.env_checker import check_env
+
+    from envs.connect_four import ConnectFourGame
+
+    check_env(ConnectFourGame(), skip_render_check=True)
+
+
+def test_agent_never_plays_an_illegal_move_in_1000_games_and_moves_first_in_half() -> None:
+    """A real DQN agent acting through the mask, half greedy, half exploring."""
+    from agents.dqn import DQNAgent
+    from config import DQNConfig
+    from envs.connect_four import ConnectFourGame
+
+    game = ConnectFourGame(opponents=("random", "linear", "beat_last", "same_column"))
+    agent = DQNAgent(DQNConfig(hidden_units=32), (1, 12, 7), 7, seed=0)
+    first = results = 0
+    for seed in range(1_000):
+        observation, info = game.reset(seed=seed)
+        first += int(info["agent_first"])
+        terminated = False
+        while not terminated:
+            action = agent.act(observation, 0.5, game.action_mask())
+            assert game.action_mask()[action]
+            observation, reward, terminated, _, info = game.step(action)
+            assert not info["action_substituted"]
+        assert reward == info["win"] - info["loss"]
+        results += 1
+    assert first == 500 and results == 1_000
+
+
+def test_wrapper_round_trip_continues_the_same_game() -> None:
+    import pickle
+
+    from envs.connect_four import ConnectFourGame
+
+    game = ConnectFourGame(opponents=("negamax:2",))
+    game.reset(seed=3)
+    game.step(3)
+    copy = pickle.loads(pickle.dumps(game))
+    for column in (2, 4, 1, 5, 0, 6):
+        if game.needs_reset:
+            break
+        legal = np.flatnonzero(game.action_mask())
+        column = int(legal[np.argmin(np.abs(legal - column))])
+        ours, theirs = game.step(column), copy.step(column)
+        np.testing.assert_array_equal(ours[0], theirs[0])
+        assert ours[1:4] == theirs[1:4]
