@@ -140,6 +140,37 @@ class TetrisConfig(_Model):
     """Learning reward."""
 
 
+CONNECT_FOUR_HEURISTICS = ("random", "same_column", "linear", "beat_last")
+"""The original Connect Four project's fixed opponents (``agents.opponents`` implements them);
+``negamax:<depth>`` adds search."""
+
+
+class ConnectFourConfig(_Model):
+    """Connect Four (PettingZoo ``connect_four_v3``) from the agent's seat."""
+
+    kind: Literal["connect4"] = "connect4"
+    """Which wrapper family this config is for."""
+
+    opponents: list[str] = Field(
+        default_factory=lambda: [*CONNECT_FOUR_HEURISTICS, "negamax:1", "negamax:2"]
+    )
+    """Opponent pool; each episode samples one: ``random``, ``same_column``, ``linear``,
+    ``beat_last`` or ``negamax:<depth>`` (depth 1-9)."""
+
+    @model_validator(mode="after")
+    def _check_opponents(self) -> ConnectFourConfig:
+        if not self.opponents:
+            raise ValueError("env.opponents is empty; name at least one opponent, e.g. random")
+        for name in self.opponents:
+            depth = name.removeprefix("negamax:")
+            if name not in CONNECT_FOUR_HEURISTICS and not (
+                name.startswith("negamax:") and depth.isdigit() and 1 <= int(depth) <= 9
+            ):
+                allowed = ", ".join([*CONNECT_FOUR_HEURISTICS, "negamax:<1-9>"])
+                raise ValueError(f"env.opponents: {name!r} is not an opponent; allowed: {allowed}")
+        return self
+
+
 class DQNConfig(_Model):
     """The learner: network, targets and optimisation."""
 
@@ -288,10 +319,11 @@ class RunConfig(_Model):
     """``latest`` continues the game's newest checkpoint; a run name continues that run's
     newest checkpoint (or its final agent); ``null`` starts from scratch."""
 
-    env: Annotated[AtariConfig | TetrisConfig, Field(discriminator="kind")] = Field(
-        default_factory=AtariConfig
+    env: Annotated[AtariConfig | TetrisConfig | ConnectFourConfig, Field(discriminator="kind")] = (
+        Field(default_factory=AtariConfig)
     )
-    """Environment settings; ``kind`` selects the game family (``atari`` or ``tetris``)."""
+    """Environment settings; ``kind`` selects the game family (``atari``, ``tetris`` or
+    ``connect4``)."""
 
     dqn: DQNConfig = Field(default_factory=DQNConfig)
     """Learner settings."""
@@ -346,7 +378,7 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
     """Turn pydantic's multi-line report into one line: field, value, what is allowed."""
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"]]
-    if len(loc) > 1 and loc[0] == "env" and loc[1] in ("atari", "tetris"):
+    if len(loc) > 1 and loc[0] == "env" and loc[1] in ("atari", "tetris", "connect4"):
         del loc[1]  # the env union's tag, not a config key
     field = ".".join(loc) or "config"
     value = first.get("input")

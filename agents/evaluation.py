@@ -163,9 +163,7 @@ def summarize(results: list[EpisodeResult]) -> dict[str, float]:
 def _columns(results: list[EpisodeResult]) -> list[str]:
     """What the table shows per policy: steps and score, or the game's own figures."""
     extras = list(results[0].extras) if results and results[0].extras else []
-    return (
-        ["lines", "score", *[k for k in extras if k != "lines"]] if extras else ["steps", "score"]
-    )
+    return [*extras, "score"] if extras else ["steps", "score"]
 
 
 def _value(result: EpisodeResult, column: str) -> float:

@@ -10,12 +10,24 @@ ATARI_ENV_ID = "ZenRL/Atari-v0"
 TETRIS_ENV_ID = "ZenRL/Tetris-v0"
 """Gymnasium id of Game Boy Tetris: ``gym.make(TETRIS_ENV_ID, config=TetrisConfig(...))``."""
 
-ENV_IDS = {"atari": ATARI_ENV_ID, "tetris": TETRIS_ENV_ID}
+CONNECT_FOUR_ENV_ID = "ZenRL/ConnectFour-v0"
+"""Gymnasium id of Connect Four from the agent's seat: ``gym.make(CONNECT_FOUR_ENV_ID)``."""
+
+ENV_IDS = {"atari": ATARI_ENV_ID, "tetris": TETRIS_ENV_ID, "connect4": CONNECT_FOUR_ENV_ID}
 """Gymnasium id of each wrapper family (``env.kind``)."""
 
 if ATARI_ENV_ID not in gym.registry:
     gym.register(id=ATARI_ENV_ID, entry_point="envs.atari:AtariGame")
 if TETRIS_ENV_ID not in gym.registry:
     gym.register(id=TETRIS_ENV_ID, entry_point="envs.tetris:TetrisGame")
+if CONNECT_FOUR_ENV_ID not in gym.registry:
+    gym.register(id=CONNECT_FOUR_ENV_ID, entry_point="envs.connect_four:ConnectFourGame")
 
-__all__ = ["ATARI_ENV_ID", "ENV_IDS", "TETRIS_ENV_ID", "make_game", "resolve_game"]
+__all__ = [
+    "ATARI_ENV_ID",
+    "CONNECT_FOUR_ENV_ID",
+    "ENV_IDS",
+    "TETRIS_ENV_ID",
+    "make_game",
+    "resolve_game",
+]

@@ -1,5 +1,6 @@
 """Connect Four as the agent's single-player episodes against an opponent, on PettingZoo's
-``connect_four_v3``. (Issue 5 groundwork: not yet wired into the pipeline.)"""
+``connect_four_v3``. (Issue 5 in progress: trains against a fixed pool; no self-play league,
+per-opponent evaluation or Elo yet.)"""
 
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ import gymnasium as gym
 import numpy as np
 
 from agents.opponents import HEURISTIC_OPPONENTS, NegamaxOpponent, Opponent
+from config import ConnectFourConfig
 from envs.base import GameWrapper
 
 ROWS, COLUMNS = 6, 7
 NEGAMAX_PREFIX = "negamax:"
 """Opponent names ``negamax:<depth>`` select negamax search at that depth."""
-
-DEFAULT_OPPONENTS = ("random", "same_column", "linear", "beat_last", "negamax:1", "negamax:2")
-"""The opponent pool episodes sample from by default."""
 
 STATE_FORMAT = 1
 """Version of the pickled wrapper state; bump when its keys change."""
@@ -73,25 +72,26 @@ class ConnectFourGame(GameWrapper):
     ``terminated`` when the game is won, lost or drawn (the board is full).
 
     ## Arguments
-    ``opponents``: names the episodes sample from (:func:`make_opponent`);
-    ``render_mode``: ``None`` or ``"rgb_array"``. The agent moves first in episodes with an
-    even seed (or every other episode when no seed is given), second otherwise.
+    ``config``: a :class:`config.ConnectFourConfig` (its ``opponents`` are the pool episodes
+    sample from, see :func:`make_opponent`); ``render_mode``: ``None`` or ``"rgb_array"``.
+    The agent moves first in episodes with an even seed (or every other episode when no seed
+    is given), second otherwise.
     """
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 2}
     masks_actions = True
     report_keys = ("win", "draw", "loss", "agent_first")
 
-    def __init__(
-        self, opponents: tuple[str, ...] = DEFAULT_OPPONENTS, render_mode: str | None = None
-    ):
+    def __init__(self, config: ConnectFourConfig | None = None, render_mode: str | None = None):
+        config = config or ConnectFourConfig()
+        if not isinstance(config, ConnectFourConfig):
+            raise TypeError(f"config must be a ConnectFourConfig, got {type(config).__name__}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(
                 f"render_mode={render_mode!r} is not supported; use None or 'rgb_array'"
             )
-        if not opponents:
-            raise ValueError("opponents is empty; name at least one, e.g. 'random'")
-        self.opponent_names = tuple(opponents)
+        self.config = config
+        self.opponent_names = tuple(config.opponents)
         for name in self.opponent_names:
             make_opponent(name)  # fail now on an unknown name
         self.render_mode = render_mode
@@ -230,7 +230,7 @@ class ConnectFourGame(GameWrapper):
         """The moves so far (replayed on load), the opponent, the RNG and counters."""
         return {
             "format": STATE_FORMAT,
-            "opponents": list(self.opponent_names),
+            "config": self.config.model_dump(),
             "render_mode": self.render_mode,
             "moves": list(self._moves),
             "games": self._games,
@@ -250,7 +250,8 @@ class ConnectFourGame(GameWrapper):
                 f"ConnectFourGame state format {state.get('format')!r} is not supported "
                 f"(this version reads {STATE_FORMAT})"
             )
-        self.__init__(tuple(state["opponents"]), state["render_mode"])  # type: ignore[misc]
+        config = ConnectFourConfig.model_validate(state["config"])
+        self.__init__(config, state["render_mode"])  # type: ignore[misc]
         self._env.reset()
         for column in state["moves"]:
             self._env.step(column)

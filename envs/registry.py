@@ -20,6 +20,7 @@ ATARI_PREFIX = "atari:"
 NAMED_GAMES: dict[str, dict[str, Any]] = {
     "breakout": {"kind": "atari", "rom": "breakout"},
     "tetris": {"kind": "tetris"},
+    "connect4": {"kind": "connect4"},
 }
 """Short game names and their default environment settings."""
 
@@ -43,6 +44,22 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
         "exploration": {"epsilon_start": 1.0, "epsilon_end": 0.001, "epsilon_decay_steps": 20_000},
         "train": {"steps": 150_000, "log_every": 1_000, "checkpoint_every": 50_000},
         "evaluate": {"epsilon": 0.0, "gif_max_steps": 600},
+    },
+    "connect4": {
+        # a 12x7 board through an MLP; +-1 rewards, unclipped; greedy evaluation
+        "dqn": {
+            "hidden_units": 256,
+            "learning_rate": 2.5e-4,
+            "n_step": 1,
+            "batch_size": 64,
+            "target_sync_steps": 2_000,
+            "clip_rewards": False,
+            "terminal_on_life_loss": False,
+        },
+        "replay": {"capacity": 100_000, "warmup_steps": 2_000},
+        "exploration": {"epsilon_decay_steps": 50_000, "epsilon_end": 0.02},
+        "train": {"steps": 100_000, "checkpoint_every": 50_000},
+        "evaluate": {"epsilon": 0.0, "episodes": 100, "gif_max_steps": 42},
     },
 }
 """Per-game values for the other config sections (the learner, replay, schedule, training
@@ -111,6 +128,10 @@ def resolve_game(name: str) -> GameSpec:
 def frame_shape(env_config: Any) -> tuple[int, ...]:
     """Shape of one stored frame (the observation without its stack axis), from the config
     alone: the CLI checks the replay buffer's memory before any emulator starts."""
+    if env_config.kind == "connect4":
+        from envs.connect_four import COLUMNS, ROWS
+
+        return (2 * ROWS, COLUMNS)
     if env_config.kind == "tetris":
         from envs.tetris_features import NUM_FEATURES
         from envs.tetris_rules import BOARD_COLS, BOARD_ROWS, NUM_PLACEMENTS
@@ -159,4 +180,10 @@ def make_game(env_config: Any, render_mode: str | None = None) -> GameWrapper:
         from envs.tetris import TetrisGame
 
         return TetrisGame(env_config, render_mode=render_mode)
-    raise ValueError(f"env.kind={env_config.kind!r} has no wrapper; allowed: atari, tetris")
+    if env_config.kind == "connect4":
+        from envs.connect_four import ConnectFourGame
+
+        return ConnectFourGame(env_config, render_mode=render_mode)
+    raise ValueError(
+        f"env.kind={env_config.kind!r} has no wrapper; allowed: atari, tetris, connect4"
+    )

@@ -109,10 +109,12 @@ def test_single_agent_wrapper_passes_check_env() -> None:
 def test_agent_never_plays_an_illegal_move_in_1000_games_and_moves_first_in_half() -> None:
     """A real DQN agent acting through the mask, half greedy, half exploring."""
     from agents.dqn import DQNAgent
-    from config import DQNConfig
+    from config import ConnectFourConfig, DQNConfig
     from envs.connect_four import ConnectFourGame
 
-    game = ConnectFourGame(opponents=("random", "linear", "beat_last", "same_column"))
+    game = ConnectFourGame(
+        ConnectFourConfig(opponents=["random", "linear", "beat_last", "same_column"])
+    )
     agent = DQNAgent(DQNConfig(hidden_units=32), (1, 12, 7), 7, seed=0)
     first = results = 0
     for seed in range(1_000):
@@ -132,9 +134,10 @@ def test_agent_never_plays_an_illegal_move_in_1000_games_and_moves_first_in_half
 def test_wrapper_round_trip_continues_the_same_game() -> None:
     import pickle
 
+    from config import ConnectFourConfig
     from envs.connect_four import ConnectFourGame
 
-    game = ConnectFourGame(opponents=("negamax:2",))
+    game = ConnectFourGame(ConnectFourConfig(opponents=["negamax:2"]))
     game.reset(seed=3)
     game.step(3)
     copy = pickle.loads(pickle.dumps(game))
@@ -146,3 +149,37 @@ def test_wrapper_round_trip_continues_the_same_game() -> None:
         ours, theirs = game.step(column), copy.step(column)
         np.testing.assert_array_equal(ours[0], theirs[0])
         assert ours[1:4] == theirs[1:4]
+
+
+def test_opponent_names_in_config_match_the_implementations() -> None:
+    from config import CONNECT_FOUR_HEURISTICS, ConfigError, resolve_config
+
+    assert tuple(HEURISTIC_OPPONENTS) == CONNECT_FOUR_HEURISTICS
+    with pytest.raises(ConfigError, match="'negamax:0' is not an opponent"):
+        resolve_config("connect4", overrides={"env": {"opponents": ["random", "negamax:0"]}})
+
+
+def test_short_connect_four_pipeline_run(zenml_client) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    from conftest import TENSORBOARD_DIR
+
+    from config import resolve_config
+    from pipelines.training import training_run
+
+    config = resolve_config(
+        "connect4",
+        overrides={
+            "run_name": f"connect4-{uuid.uuid4().hex[:8]}",
+            "enable_cache": False,
+            "train": {"steps": 300, "log_every": 100, "tensorboard_dir": TENSORBOARD_DIR},
+            "replay": {"capacity": 1_000, "warmup_steps": 100},
+            "evaluate": {"episodes": 4},
+        },
+    )
+    training_run(config)(config=config)
+    run = zenml_client.get_pipeline_run(config.run_name)
+    assert run.status == "completed"
+    evaluation = run.steps["evaluate"].outputs["evaluation"][0].load()
+    assert {"mean_win", "mean_loss", "mean_draw"} <= set(evaluation["agent"])
+    assert evaluation["agent_agent_first"] == [1.0, 0.0, 1.0, 0.0]
