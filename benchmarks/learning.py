@@ -89,10 +89,15 @@ def main() -> int:
         f"{sum(scores[-20:]) / max(len(scores[-20:]), 1):.2f}"
     )
     print(f"evaluation: {eval_seconds:.0f} s, epsilon {config.evaluate.epsilon}")
+    ratio = (
+        f" (ratio {agent_summary['mean_score'] / random_summary['mean_score']:.1f}x)"
+        if random_summary["mean_score"] > 0
+        else ""
+    )
     print(
         f"agent mean score {agent_summary['mean_score']:.2f} +- {agent_summary['std_score']:.2f} "
-        f"vs random {random_summary['mean_score']:.2f} +- {random_summary['std_score']:.2f} "
-        f"(ratio {agent_summary['mean_score'] / max(random_summary['mean_score'], 1e-9):.1f}x)"
+        f"vs random {random_summary['mean_score']:.2f} +- {random_summary['std_score']:.2f}"
+        f"{ratio}"
     )
     for key in (k for k in agent_summary if k.startswith("mean_") and k != "mean_score"):
         figures = ", ".join(f"{name} {s[key]:.1f}" for name, s in summaries.items())
