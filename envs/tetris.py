@@ -13,7 +13,6 @@ from config import TetrisConfig
 from envs.base import GameWrapper
 from envs.tetris_features import (
     FEATURE_INDEX,
-    FEATURE_NAMES,
     ILLEGAL,
     NUM_FEATURES,
     afterstate_features,
@@ -62,6 +61,8 @@ class TetrisBackend(Protocol):
     def preview_piece(self) -> int: ...
     @property
     def last_placement_reached(self) -> bool: ...
+
+    def falling_cells(self) -> Any: ...
 
     def reset(self, seed: int) -> None: ...
     def board(self) -> np.ndarray: ...
@@ -173,7 +174,6 @@ class TetrisGame(GameWrapper):
             )
         self.action_space = gym.spaces.Discrete(len(self.action_meanings))
         self._num_actions = len(self.action_meanings)
-        self.feature_names = FEATURE_NAMES
         self._observation = np.zeros(self.observation_space.shape, dtype=np.uint8)
         self._mask = np.ones(self._num_actions, dtype=bool)
         self._landing = np.full(NUM_PLACEMENTS, ILLEGAL, dtype=np.int64)
@@ -318,7 +318,7 @@ class TetrisGame(GameWrapper):
         else:
             grid = self._observation[0]
             grid[:BOARD_ROWS] = board
-            for row, col in getattr(backend, "falling_cells", list)():
+            for row, col in backend.falling_cells():
                 grid[row, col] = 2
             grid[BOARD_ROWS] = 0
             grid[BOARD_ROWS, backend.preview_piece] = 1
@@ -349,18 +349,6 @@ class TetrisGame(GameWrapper):
     def frame_number(self) -> int:
         return int(self.backend.frame_number)
 
-    def placement_features(self) -> np.ndarray:
-        """``(40, NUM_FEATURES)`` afterstate features of the current piece's placements
-        (whatever the action mode; baselines use them)."""
-        if self.placements:
-            return self._observation[0].copy()
-        piece = self.backend.active_piece
-        if piece is None:
-            return np.zeros((NUM_PLACEMENTS, NUM_FEATURES), dtype=np.uint8)
-        board = self.backend.board()
-        landing = self._landing_rows(board, piece, _WALL_LEGAL[piece])
-        return afterstate_features(board, piece, landing, self.backend.preview_piece)
-
     def frame(self) -> np.ndarray:
         """An RGB picture of the field: the cartridge's screen on PyBoy, a drawn field with
         the preview piece beside it on the native engine."""
@@ -369,7 +357,7 @@ class TetrisGame(GameWrapper):
             return np.asarray(screen())
         return render_field(
             self.backend.board(),
-            getattr(self.backend, "falling_cells", list)(),
+            self.backend.falling_cells(),
             self.backend.preview_piece,
         )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.tetris_features import ILLEGAL
 from envs.tetris_rules import (
     BOARD_COLS,
     BOARD_ROWS,
@@ -26,10 +27,8 @@ from envs.tetris_rules import (
 )
 
 BUTTONS = ("none", "left", "right", "down", "a", "b")
-"""Inputs of the ``buttons`` action mode, in action order."""
-
-CLOCKWISE_BUTTON = "a"
-"""The button that turns the piece a quarter clockwise (B turns it back)."""
+"""Inputs of the ``buttons`` action mode, in action order; A turns the piece a quarter
+clockwise, B a quarter counter-clockwise."""
 
 DAS_DELAY_FRAMES = 23
 """Frames Left/Right must be held before the piece starts auto-shifting."""
@@ -108,7 +107,8 @@ class NativeTetris:
         self.last_soft_drop_points = 0
         """Points the last lock earned by soft drop (one per row Down pushed the piece)."""
         self._last_active = 0
-        self._landing_cache: tuple[int, int, np.ndarray] | None = None
+        self._landing_cache: tuple[int, np.ndarray] | None = None
+        """(lock count, landing rows) of the last :meth:`landing_rows` call."""
 
     # ------------------------------------------------------------------ game
     def reset(self, seed: int) -> None:
@@ -189,6 +189,7 @@ class NativeTetris:
     def _lock(self) -> None:
         piece = self.active_piece
         assert piece is not None
+        self._last_active = piece  # the randomizer's "active piece" for the next roll
         top = self._box_row + int(BOX_TOP[piece, self._rotation])
         for r, c in _CELLS[piece][self._rotation]:
             y, x = self._box_row + r, self._box_col + c
@@ -265,7 +266,6 @@ class NativeTetris:
                 if soft:
                     self._soft_drop_rows += 1
             else:
-                self._last_active = piece
                 self._lock()
 
     def press(self, button: str, frames: int) -> None:
@@ -351,30 +351,29 @@ class NativeTetris:
         self._box_row += rows
         self._soft_drop_rows += rows
         self._gravity_counter = 0
-        self._last_active = piece
         self._lock()
 
     def _cached_drop_rows(self) -> int | None:
         """Rows the piece drops, from :meth:`landing_rows` if it was computed for this piece
         (same lock count) and the piece reached its target unchanged since."""
-        cache = getattr(self, "_landing_cache", None)
+        cache = self._landing_cache
         if cache is None or cache[0] != self.pieces or self.active_piece is None:
             return None
         column = self._box_col + int(BOX_LEFT[self.active_piece, self._rotation])
-        top = int(cache[2][self._rotation * BOARD_COLS + column])
-        if top == -99:
+        top = int(cache[1][self._rotation * BOARD_COLS + column])
+        if top == ILLEGAL:
             return None
         return top - int(BOX_TOP[self.active_piece, self._rotation]) - self._box_row
 
     def landing_rows(self, legal: np.ndarray) -> np.ndarray:
-        """Top row of each legal placement's shape after its presses and the drop (``-99``
-        where the presses cannot reach it).
+        """Top row of each legal placement's shape after its presses and the drop
+        (``ILLEGAL`` where the presses cannot reach it).
 
         Args:
             legal: ``(40,)`` bool, placements inside the walls.
         """
         piece = self.active_piece
-        out = np.full(legal.shape, -99, dtype=np.int64)
+        out = np.full(legal.shape, ILLEGAL, dtype=np.int64)
         if piece is None:
             return out
         if self._maneuver_area_clear(piece):
@@ -385,7 +384,7 @@ class NativeTetris:
                     action = rotation * BOARD_COLS + column
                     if legal[action]:
                         out[action] = row
-        self._landing_cache = (self.pieces, self.frame_number, out)
+        self._landing_cache = (self.pieces, out)
         return out
 
     def _maneuver_area_clear(self, piece: int) -> bool:
@@ -489,7 +488,7 @@ class NativeTetris:
             "game_over": self.game_over,
             "active_piece": self.active_piece,
             "preview_piece": self.preview_piece,
-            "last_active": getattr(self, "_last_active", 0),
+            "last_active": self._last_active,
             "rotation": self._rotation,
             "box": (self._box_row, self._box_col),
             "gravity_counter": self._gravity_counter,
@@ -573,4 +572,4 @@ def drop_rows(board: np.ndarray, piece: int) -> np.ndarray:
     return tops.min(axis=2).reshape(-1)
 
 
-__all__ = ["BUTTONS", "CLOCKWISE_BUTTON", "NativeTetris", "drop_rows"]
+__all__ = ["BUTTONS", "NativeTetris", "drop_rows"]
