@@ -10,7 +10,7 @@ import numpy as np
 from ale_py import ALEInterface, ALEState, LoggerMode, roms
 
 from config import AtariConfig
-from envs.base import GameWrapper
+from envs.base import GameWrapper, check_state_format
 
 ALEInterface.setLoggerMode(LoggerMode.Error)  # ALE prints a banner per ROM load otherwise
 
@@ -257,11 +257,7 @@ class AtariGame(GameWrapper):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(
-                f"AtariGame state format {state.get('format')!r} is not supported "
-                f"(this version reads {STATE_FORMAT})"
-            )
+        check_state_format(state, STATE_FORMAT, "AtariGame")
         self.__init__(AtariConfig.model_validate(state["config"]), state["render_mode"])  # type: ignore[misc]
         self._ale.restoreState(ALEState(state["ale_state"]))
         if state["np_random_state"] is not None:

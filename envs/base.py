@@ -9,6 +9,19 @@ import gymnasium as gym
 import numpy as np
 
 
+def check_state_format(state: dict[str, Any], expected: int, owner: str) -> None:
+    """Refuse a pickled state written by another version of its class.
+
+    Raises:
+        ValueError: Naming the class, the state's format and the one this version reads.
+    """
+    if state.get("format") != expected:
+        raise ValueError(
+            f"{owner} state format {state.get('format')!r} is not supported "
+            f"(this version reads {expected})"
+        )
+
+
 class GameWrapper(gym.Env):
     """A game the DQN pipeline can train on: a gymnasium env with a legal-action mask and
     picklable state.

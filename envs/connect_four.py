@@ -12,7 +12,7 @@ import numpy as np
 
 from agents.opponents import HEURISTIC_OPPONENTS, NegamaxOpponent, Opponent
 from config import ConnectFourConfig
-from envs.base import GameWrapper
+from envs.base import GameWrapper, check_state_format
 
 ROWS, COLUMNS = 6, 7
 NEGAMAX_PREFIX = "negamax:"
@@ -245,11 +245,7 @@ class ConnectFourGame(GameWrapper):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(
-                f"ConnectFourGame state format {state.get('format')!r} is not supported "
-                f"(this version reads {STATE_FORMAT})"
-            )
+        check_state_format(state, STATE_FORMAT, "ConnectFourGame")
         config = ConnectFourConfig.model_validate(state["config"])
         self.__init__(config, state["render_mode"])  # type: ignore[misc]
         self._env.reset()

@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 
 from config import TetrisConfig
-from envs.base import GameWrapper
+from envs.base import GameWrapper, check_state_format
 from envs.tetris_features import (
     FEATURE_INDEX,
     ILLEGAL,
@@ -380,11 +380,7 @@ class TetrisGame(GameWrapper):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(
-                f"TetrisGame state format {state.get('format')!r} is not supported "
-                f"(this version reads {STATE_FORMAT})"
-            )
+        check_state_format(state, STATE_FORMAT, "TetrisGame")
         config = TetrisConfig.model_validate(state["config"])
         if state["backend_name"] == "pyboy":
             config = config.model_copy(update={"backend": "pyboy", "rom": state["rom"]})

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.base import check_state_format
 from envs.tetris_features import ILLEGAL
 from envs.tetris_rules import (
     BOARD_COLS,
@@ -503,11 +504,7 @@ class NativeTetris:
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore :meth:`get_state`'s output."""
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(
-                f"NativeTetris state format {state.get('format')!r} is not supported "
-                f"(this version reads {STATE_FORMAT})"
-            )
+        check_state_format(state, STATE_FORMAT, "NativeTetris")
         self.start_level = state["start_level"]
         self.frame_number = state["frame_number"]
         self.rows = list(state["rows"])

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.base import check_state_format
 from envs.tetris_rules import BOARD_COLS, BOARD_ROWS, NUM_PIECES, SHAPE_CELLS
 
 ROM_ENV_VAR = "ZENRL_TETRIS_ROM"
@@ -654,8 +655,7 @@ class PyBoyTetris:
         Raises:
             ValueError: Different format or a different ROM (by SHA-256).
         """
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(f"state format {state.get('format')} != {STATE_FORMAT}")
+        check_state_format(state, STATE_FORMAT, "PyBoyTetris")
         if state["rom_sha256"] != self.info.sha256:
             raise ValueError(
                 f"state is from ROM {state['rom_title']} ({state['rom_sha256'][:12]}), "
