@@ -82,7 +82,7 @@ class AtariGame(GameWrapper):
         height, width = self._ale.getScreenDims()
         size = config.screen_size
         self.observation_space = gym.spaces.Box(
-            0, 255, (config.frame_stack, size, size), dtype=np.uint8
+            0, 255, self.observation_shape_for(config), dtype=np.uint8
         )
         self.action_space = gym.spaces.Discrete(len(self._action_set))
         self._grab = np.zeros((2, height, width), dtype=np.uint8)
@@ -209,6 +209,10 @@ class AtariGame(GameWrapper):
         }
 
     # ------------------------------------------------------------------ GameWrapper API
+    @staticmethod
+    def observation_shape_for(config: AtariConfig) -> tuple[int, ...]:
+        return (config.frame_stack, config.screen_size, config.screen_size)
+
     @property
     def num_actions(self) -> int:
         return len(self._action_set)

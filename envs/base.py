@@ -35,6 +35,16 @@ class GameWrapper(gym.Env):
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 30}
 
+    @abstractmethod
+    def __init__(self, config: Any = None, render_mode: str | None = None) -> None:
+        """Build the game for its env config (``None``: the config's defaults)."""
+
+    @staticmethod
+    @abstractmethod
+    def observation_shape_for(config: Any) -> tuple[int, ...]:
+        """The observation's shape for an env config, known before any emulator starts (the
+        CLI sizes the replay buffer from it); ``__init__`` builds its space from it too."""
+
     @property
     @abstractmethod
     def num_actions(self) -> int:

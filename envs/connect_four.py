@@ -5,14 +5,16 @@ per-opponent evaluation or Elo yet.)"""
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
 
-from agents.opponents import HEURISTIC_OPPONENTS, NegamaxOpponent, Opponent
 from config import ConnectFourConfig
 from envs.base import GameWrapper, check_state_format
+
+if TYPE_CHECKING:  # the agents package loads TensorFlow: only when an opponent is made
+    from agents.opponents import Opponent
 
 ROWS, COLUMNS = 6, 7
 NEGAMAX_PREFIX = "negamax:"
@@ -32,6 +34,8 @@ def make_opponent(name: str, seed: int | None = None) -> Opponent:
     Raises:
         ValueError: If the name is none of these.
     """
+    from agents.opponents import HEURISTIC_OPPONENTS, NegamaxOpponent
+
     if name in HEURISTIC_OPPONENTS:
         return HEURISTIC_OPPONENTS[name]
     if name.startswith(NEGAMAX_PREFIX) and name[len(NEGAMAX_PREFIX) :].isdigit():
@@ -95,7 +99,9 @@ class ConnectFourGame(GameWrapper):
         for name in self.opponent_names:
             make_opponent(name)  # fail now on an unknown name
         self.render_mode = render_mode
-        self.observation_space = gym.spaces.Box(0, 1, (1, 2 * ROWS, COLUMNS), dtype=np.uint8)
+        self.observation_space = gym.spaces.Box(
+            0, 1, self.observation_shape_for(config), dtype=np.uint8
+        )
         self.action_space = gym.spaces.Discrete(COLUMNS)
         self.action_meanings = [f"column_{c}" for c in range(COLUMNS)]
         self._env = _pettingzoo_env()
@@ -204,6 +210,10 @@ class ConnectFourGame(GameWrapper):
         }
 
     # ------------------------------------------------------------------ GameWrapper API
+    @staticmethod
+    def observation_shape_for(config: ConnectFourConfig) -> tuple[int, ...]:
+        return (1, 2 * ROWS, COLUMNS)
+
     @property
     def num_actions(self) -> int:
         return COLUMNS

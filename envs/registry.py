@@ -6,6 +6,7 @@ Resolving a name imports no emulator, so the CLI can validate ``--game`` before 
 from __future__ import annotations
 
 import difflib
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,21 +126,31 @@ def resolve_game(name: str) -> GameSpec:
     raise ConfigError(f"--game: unknown game {name!r}; allowed: {allowed}")
 
 
+WRAPPERS: dict[str, tuple[str, str]] = {
+    "atari": ("envs.atari", "AtariGame"),
+    "tetris": ("envs.tetris", "TetrisGame"),
+    "connect4": ("envs.connect_four", "ConnectFourGame"),
+}
+"""The wrapper class of each ``env.kind``, imported only when needed."""
+
+
+def wrapper_class(kind: str) -> type[GameWrapper]:
+    """The wrapper class for an ``env.kind``.
+
+    Raises:
+        ValueError: If no wrapper has that kind.
+    """
+    if kind not in WRAPPERS:
+        raise ValueError(f"env.kind={kind!r} has no wrapper; allowed: {', '.join(WRAPPERS)}")
+    module, name = WRAPPERS[kind]
+    wrapper: type[GameWrapper] = getattr(importlib.import_module(module), name)
+    return wrapper
+
+
 def frame_shape(env_config: Any) -> tuple[int, ...]:
     """Shape of one stored frame (the observation without its stack axis), from the config
     alone: the CLI checks the replay buffer's memory before any emulator starts."""
-    if env_config.kind == "connect4":
-        from envs.connect_four import COLUMNS, ROWS
-
-        return (2 * ROWS, COLUMNS)
-    if env_config.kind == "tetris":
-        from envs.tetris_features import NUM_FEATURES
-        from envs.tetris_rules import BOARD_COLS, BOARD_ROWS, NUM_PLACEMENTS
-
-        if env_config.action_mode == "placements":
-            return (NUM_PLACEMENTS, NUM_FEATURES)
-        return (BOARD_ROWS + 1, BOARD_COLS)
-    return (env_config.screen_size, env_config.screen_size)
+    return wrapper_class(env_config.kind).observation_shape_for(env_config)[1:]
 
 
 def check_game_assets(config: RunConfig) -> RunConfig:
@@ -172,18 +183,4 @@ def check_game_assets(config: RunConfig) -> RunConfig:
 
 def make_game(env_config: Any, render_mode: str | None = None) -> GameWrapper:
     """Build the wrapper for an environment config (the one factory every step uses)."""
-    if env_config.kind == "atari":
-        from envs.atari import AtariGame
-
-        return AtariGame(env_config, render_mode=render_mode)
-    if env_config.kind == "tetris":
-        from envs.tetris import TetrisGame
-
-        return TetrisGame(env_config, render_mode=render_mode)
-    if env_config.kind == "connect4":
-        from envs.connect_four import ConnectFourGame
-
-        return ConnectFourGame(env_config, render_mode=render_mode)
-    raise ValueError(
-        f"env.kind={env_config.kind!r} has no wrapper; allowed: atari, tetris, connect4"
-    )
+    return wrapper_class(env_config.kind)(env_config, render_mode=render_mode)

@@ -164,13 +164,13 @@ class TetrisGame(GameWrapper):
                 for column in range(BOARD_COLS)
             ]
             self.observation_space = gym.spaces.Box(
-                0, 255, (1, NUM_PLACEMENTS, NUM_FEATURES), dtype=np.uint8
+                0, 255, self.observation_shape_for(config), dtype=np.uint8
             )
         else:
             self.masks_actions = False
             self.action_meanings = list(BUTTONS)
             self.observation_space = gym.spaces.Box(
-                0, 2, (1, BOARD_ROWS + 1, BOARD_COLS), dtype=np.uint8
+                0, 2, self.observation_shape_for(config), dtype=np.uint8
             )
         self.action_space = gym.spaces.Discrete(len(self.action_meanings))
         self._num_actions = len(self.action_meanings)
@@ -334,6 +334,12 @@ class TetrisGame(GameWrapper):
         return out
 
     # ------------------------------------------------------------------ GameWrapper API
+    @staticmethod
+    def observation_shape_for(config: TetrisConfig) -> tuple[int, ...]:
+        if config.action_mode == "placements":
+            return (1, NUM_PLACEMENTS, NUM_FEATURES)
+        return (1, BOARD_ROWS + 1, BOARD_COLS)
+
     @property
     def num_actions(self) -> int:
         return self._num_actions
