@@ -24,16 +24,17 @@ EMULATOR_FPS = 60
 """Frames per second of the emulated console (Atari 2600, Game Boy: ~60)."""
 
 
-TETRIS_GIF_FPS = 8
-"""Tetris GIFs show one frame per agent step (a placement, or one button press)."""
+BOARD_GAME_GIF_FPS = 8
+"""GIFs of Tetris and Connect Four show one frame per agent step (a placement, a button
+press, a move)."""
 
 
 def gif_fps(config: RunConfig) -> int:
     """Frames per second of the evaluation GIF: Atari plays one frame per agent step of
-    ``frame_skip`` emulator frames; Tetris one frame per placement."""
+    ``frame_skip`` emulator frames; board games one frame per move."""
     if config.env.kind == "atari":
         return max(1, round(EMULATOR_FPS / config.env.frame_skip))
-    return TETRIS_GIF_FPS
+    return BOARD_GAME_GIF_FPS
 
 
 @step(

@@ -74,3 +74,33 @@ def tiny_config():  # type: ignore[no-untyped-def]
             "enable_cache": False,
         },
     )
+
+
+def run_tiny_pipeline(game: str, overrides: dict):  # type: ignore[no-untyped-def, type-arg]
+    """Train ``game`` through the real pipeline with a small config under a fresh run name,
+    check the run completed, and return its ``evaluation`` output and the run.
+
+    ``overrides`` sizes training and evaluation; caching is off and TensorBoard logs go to
+    the session's temporary directory.
+    """
+    import uuid
+
+    from zenml.client import Client
+
+    from config import resolve_config
+    from pipelines.training import training_run
+
+    train = {"log_every": 100, "tensorboard_dir": TENSORBOARD_DIR, **overrides.pop("train", {})}
+    config = resolve_config(
+        game,
+        overrides={
+            "run_name": f"{game}-{uuid.uuid4().hex[:8]}",
+            "enable_cache": False,
+            "train": train,
+            **overrides,
+        },
+    )
+    training_run(config)(config=config)
+    run = Client().get_pipeline_run(config.run_name)
+    assert run.status == "completed"
+    return run.steps["evaluate"].outputs["evaluation"][0].load(), run

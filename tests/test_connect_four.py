@@ -160,26 +160,15 @@ def test_opponent_names_in_config_match_the_implementations() -> None:
 
 
 def test_short_connect_four_pipeline_run(zenml_client) -> None:  # type: ignore[no-untyped-def]
-    import uuid
+    from conftest import run_tiny_pipeline
 
-    from conftest import TENSORBOARD_DIR
-
-    from config import resolve_config
-    from pipelines.training import training_run
-
-    config = resolve_config(
+    evaluation, _ = run_tiny_pipeline(
         "connect4",
-        overrides={
-            "run_name": f"connect4-{uuid.uuid4().hex[:8]}",
-            "enable_cache": False,
-            "train": {"steps": 300, "log_every": 100, "tensorboard_dir": TENSORBOARD_DIR},
+        {
+            "train": {"steps": 300},
             "replay": {"capacity": 1_000, "warmup_steps": 100},
             "evaluate": {"episodes": 4},
         },
     )
-    training_run(config)(config=config)
-    run = zenml_client.get_pipeline_run(config.run_name)
-    assert run.status == "completed"
-    evaluation = run.steps["evaluate"].outputs["evaluation"][0].load()
     assert {"mean_win", "mean_loss", "mean_draw"} <= set(evaluation["agent"])
     assert evaluation["agent_agent_first"] == [1.0, 0.0, 1.0, 0.0]

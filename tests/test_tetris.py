@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import TENSORBOARD_DIR
+from conftest import run_tiny_pipeline
 from gymnasium.utils.env_checker import check_env
 
 from agents.baselines import dellacherie_policy, random_policy
@@ -493,23 +493,15 @@ def test_pickled_wrapper_passes_the_restricted_unpickler() -> None:
 
 # ---------------------------------------------------------------------------- pipeline + CLI
 def test_short_native_pipeline_run(zenml_client) -> None:  # type: ignore[no-untyped-def]
-    from pipelines.training import training_run
-
-    config = resolve_config(
+    evaluation, run = run_tiny_pipeline(
         "tetris",
-        overrides={
-            "run_name": f"tetris-{uuid.uuid4().hex[:8]}",
-            "enable_cache": False,
-            "train": {"steps": 400, "log_every": 100, "tensorboard_dir": TENSORBOARD_DIR},
+        {
+            "train": {"steps": 400},
             "replay": {"capacity": 2_000, "warmup_steps": 200},
             "env": {"backend": "native", "max_pieces": 300},
             "evaluate": {"episodes": 2, "gif_max_steps": 30},
         },
     )
-    training_run(config)(config=config)
-    run = zenml_client.get_pipeline_run(config.run_name)
-    assert run.status == "completed"
-    evaluation = run.steps["evaluate"].outputs["evaluation"][0].load()
     assert set(evaluation) >= {"agent", "random", "dellacherie"}
     assert evaluation["dellacherie"]["mean_lines"] >= 50
     assert evaluation["dellacherie"]["mean_pieces"] == 300
