@@ -44,6 +44,16 @@ def make_opponent(name: str, seed: int | None = None) -> Opponent:
     raise ValueError(f"opponent {name!r} is unknown; allowed: {allowed}")
 
 
+def agent_observation(planes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The agent's ``(1, 12, 7)`` uint8 observation from PettingZoo's ``(6, 7, 2)`` planes
+    (the mover's discs in rows 0-5, the other player's in rows 6-11)."""
+    if out is None:
+        out = np.empty((1, 2 * ROWS, COLUMNS), dtype=np.uint8)
+    out[0, :ROWS] = planes[:, :, 0]
+    out[0, ROWS:] = planes[:, :, 1]
+    return out
+
+
 def _pettingzoo_env() -> Any:
     with warnings.catch_warnings():  # PettingZoo 1.27 flags its classic module API as old
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -143,9 +153,7 @@ class ConnectFourGame(GameWrapper):
 
     def _observe(self) -> None:
         observation, *_ = self._env.last()
-        planes = observation["observation"]
-        self._observation[0, :ROWS] = planes[:, :, 0]
-        self._observation[0, ROWS:] = planes[:, :, 1]
+        agent_observation(observation["observation"], self._observation)
         self._mask = observation["action_mask"].astype(bool)
         if not self._mask.any():
             self._mask[0] = True  # a finished game still offers one (meaningless) action
