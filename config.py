@@ -145,6 +145,39 @@ CONNECT_FOUR_HEURISTICS = ("random", "same_column", "linear", "beat_last")
 ``negamax:<depth>`` adds search."""
 
 
+def _check_opponent_names(field: str, names: list[str]) -> None:
+    """One line naming the first unknown opponent and what is allowed."""
+    if not names:
+        raise ValueError(f"{field} is empty; name at least one opponent, e.g. random")
+    for name in names:
+        depth = name.removeprefix("negamax:")
+        if name not in CONNECT_FOUR_HEURISTICS and not (
+            name.startswith("negamax:") and depth.isdigit() and 1 <= int(depth) <= 9
+        ):
+            allowed = ", ".join([*CONNECT_FOUR_HEURISTICS, "negamax:<1-9>"])
+            raise ValueError(f"{field}: {name!r} is not an opponent; allowed: {allowed}")
+
+
+class LeagueConfig(_Model):
+    """Self-play league: frozen snapshots of the learner join the opponent pool."""
+
+    enabled: bool = True
+    """Admit snapshots of the learner into the pool (off: the fixed opponents only)."""
+
+    threshold: float = Field(0.85, gt=0.0, le=1.0)
+    """A snapshot joins when the learner won more than this share of the last ``window``
+    training games (draws and losses count as not won)."""
+
+    window: int = Field(500, ge=10)
+    """Training games the win rate is taken over; the count restarts after each admission."""
+
+    max_pool_size: int = Field(10, ge=2)
+    """Most opponents in the pool, fixed ones included; the oldest snapshot leaves first."""
+
+    snapshot_epsilon: float = Field(0.05, ge=0.0, le=1.0)
+    """Share of random legal moves a snapshot plays, so that its games vary."""
+
+
 class ConnectFourConfig(_Model):
     """Connect Four (PettingZoo ``connect_four_v3``) from the agent's seat."""
 
@@ -157,17 +190,25 @@ class ConnectFourConfig(_Model):
     """Opponent pool; each episode samples one: ``random``, ``same_column``, ``linear``,
     ``beat_last`` or ``negamax:<depth>`` (depth 1-9)."""
 
+    league: LeagueConfig = Field(default_factory=LeagueConfig)
+    """Self-play: snapshots of the learner that join the pool during training."""
+
+    evaluation_opponents: list[str] = Field(
+        default_factory=lambda: [*CONNECT_FOUR_HEURISTICS, *(f"negamax:{d}" for d in (1, 2, 3, 4))]
+    )
+    """Opponents the ``evaluate`` step plays, each ``evaluate.episodes`` games as first and as
+    second player; they also play each other for the Elo table."""
+
     @model_validator(mode="after")
     def _check_opponents(self) -> ConnectFourConfig:
-        if not self.opponents:
-            raise ValueError("env.opponents is empty; name at least one opponent, e.g. random")
-        for name in self.opponents:
-            depth = name.removeprefix("negamax:")
-            if name not in CONNECT_FOUR_HEURISTICS and not (
-                name.startswith("negamax:") and depth.isdigit() and 1 <= int(depth) <= 9
-            ):
-                allowed = ", ".join([*CONNECT_FOUR_HEURISTICS, "negamax:<1-9>"])
-                raise ValueError(f"env.opponents: {name!r} is not an opponent; allowed: {allowed}")
+        _check_opponent_names("env.opponents", self.opponents)
+        _check_opponent_names("env.evaluation_opponents", self.evaluation_opponents)
+        if self.league.enabled and self.league.max_pool_size <= len(self.opponents):
+            raise ValueError(
+                f"env.league.max_pool_size={self.league.max_pool_size} leaves no room for a "
+                f"snapshot next to {len(self.opponents)} fixed opponents; allowed: more than "
+                f"{len(self.opponents)}, or env.league.enabled=false"
+            )
         return self
 
 
@@ -178,10 +219,14 @@ class DQNConfig(_Model):
     """Select the next action with the online network and evaluate it with the target network
     (van Hasselt et al. 2016)."""
 
-    network: Literal["auto", "nature_cnn", "mlp", "placement"] = "auto"
+    network: Literal["auto", "nature_cnn", "mlp", "placement", "board_cnn", "drop_afterstates"] = (
+        "auto"
+    )
     """Q-network: ``nature_cnn`` (frame stacks), ``mlp`` (small boards), ``placement`` (one
-    shared MLP scoring each action's afterstate features); ``auto`` picks by the game's
-    observation layout."""
+    shared MLP scoring each action's afterstate features), ``board_cnn`` (two small
+    convolutions over a two-player board's planes), ``drop_afterstates`` (one MLP valuing
+    the board after each column's drop: Connect Four); ``auto`` picks by the game's
+    observation layout (never the last two)."""
 
     dueling: bool = True
     """Split the head into value and advantage streams (Wang et al. 2016); not used by the

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from agents.networks import numpy_q_network, q_network_for
+from agents.networks import NumpyQNetwork, numpy_q_network, q_network_for
 from agents.optim import FusedAdam
 from agents.replay import ReplayBatch
 from config import DQNConfig
@@ -180,6 +180,10 @@ class DQNAgent:
     def acting_weights(self) -> list[np.ndarray]:
         """The weights the agent acts with (``online.weights`` order)."""
         return self._acting.get_weights()
+
+    def snapshot(self) -> NumpyQNetwork:
+        """A frozen copy of the network the agent acts with (a self-play opponent)."""
+        return NumpyQNetwork.from_state(self._acting.state())
 
     def set_acting_weights(self, weights: list[np.ndarray]) -> None:
         """Replace the weights the agent acts with."""

@@ -30,6 +30,7 @@ class EpisodeResult:
         truncated: Whether the frame cap ended the episode.
         extras: The game's own end-of-episode figures (``GameWrapper.report_keys``: lines,
             pieces and level for Tetris).
+        opponent: Who the policy played (two-player games), else empty.
     """
 
     seed: int
@@ -37,6 +38,7 @@ class EpisodeResult:
     steps: int
     truncated: bool
     extras: dict[str, float] = field(default_factory=dict)
+    opponent: str = ""
 
 
 def play_episodes(
@@ -46,6 +48,7 @@ def play_episodes(
     progress: Callable[[EpisodeResult], None] | None = None,
     frames: list[np.ndarray] | None = None,
     max_frames: int = 0,
+    options: dict[str, Any] | None = None,
 ) -> list[EpisodeResult]:
     """Play one episode per seed; the policy's generator is seeded with the episode's seed.
 
@@ -56,10 +59,11 @@ def play_episodes(
         progress: Called with each finished episode.
         frames: When given, the first episode's RGB frames are appended (for a GIF).
         max_frames: At most this many frames are recorded.
+        options: Reset options of every episode (Connect Four: ``agent_first``).
     """
     results = []
     for index, seed in enumerate(seeds):
-        observation, info = game.reset(seed=seed)
+        observation, info = game.reset(seed=seed, options=options)
         rng = np.random.default_rng(seed)
         recording = frames is not None and index == 0
         if recording and frames is not None and max_frames > 0:
@@ -71,7 +75,14 @@ def play_episodes(
             if recording and frames is not None and len(frames) < max_frames:
                 frames.append(game.frame())
         extras = {key: float(info[key]) for key in game.report_keys}
-        result = EpisodeResult(seed, float(info["score"]), game.episode_steps, truncated, extras)
+        result = EpisodeResult(
+            seed,
+            float(info["score"]),
+            game.episode_steps,
+            truncated,
+            extras,
+            str(info.get("opponent", "")),
+        )
         results.append(result)
         if progress is not None:
             progress(result)
@@ -93,8 +104,69 @@ def evaluation_seeds(config: RunConfig) -> list[int]:
     return [config.evaluate.seed + k for k in range(config.evaluate.episodes)]
 
 
-def _evaluation_setup(config: RunConfig) -> tuple[GameWrapper, list[int]]:
-    return _evaluation_env(config, config.env), evaluation_seeds(config)
+@dataclass(frozen=True)
+class Matchup:
+    """One group of evaluation episodes: a game setup and its reset options.
+
+    Attributes:
+        env_config: The environment's config (Connect Four: a single fixed opponent).
+        options: Reset options (Connect Four: ``{"agent_first": ...}``).
+        label: What the group is, for tables (``negamax:2 as first``); empty for one-player
+            games.
+    """
+
+    env_config: Any
+    options: dict[str, Any] | None = None
+    label: str = ""
+
+
+def matchups(config: RunConfig, env_config: Any = None) -> list[Matchup]:
+    """The evaluation's episode groups, each played on :func:`evaluation_seeds`.
+
+    One-player games have one group. Connect Four has one per evaluation opponent and seat:
+    ``evaluate.episodes`` games as first player and as many as second, the league off.
+    """
+    env_config = config.env if env_config is None else env_config
+    if env_config.kind != "connect4":
+        return [Matchup(env_config)]
+    groups = []
+    for name in env_config.evaluation_opponents:
+        single = env_config.model_copy(
+            update={
+                "opponents": [name],
+                "league": env_config.league.model_copy(update={"enabled": False}),
+            }
+        )
+        for first in (True, False):
+            seat = "first" if first else "second"
+            groups.append(Matchup(single, {"agent_first": first}, f"{name} as {seat}"))
+    return groups
+
+
+def evaluation_episode_count(config: RunConfig) -> int:
+    """Episodes one policy plays in an evaluation."""
+    return len(matchups(config)) * config.evaluate.episodes
+
+
+def play_matchups(
+    config: RunConfig,
+    policy: Policy,
+    env_config: Any = None,
+    progress: Callable[[EpisodeResult], None] | None = None,
+    frames: list[np.ndarray] | None = None,
+    max_frames: int = 0,
+) -> list[EpisodeResult]:
+    """Every matchup's episodes with one policy, in :func:`matchups` order; the first
+    episode's frames are recorded when ``frames`` is given."""
+    seeds = evaluation_seeds(config)
+    results: list[EpisodeResult] = []
+    for group in matchups(config, env_config):
+        game = _evaluation_env(config, group.env_config)
+        recording = frames if not results else None
+        results += play_episodes(
+            game, policy, seeds, progress, recording, max_frames, options=group.options
+        )
+    return results
 
 
 def evaluate_agent(
@@ -104,25 +176,24 @@ def evaluate_agent(
     frames: list[np.ndarray] | None = None,
     max_frames: int = 0,
 ) -> list[EpisodeResult]:
-    """Play ``config.evaluate.episodes`` seeded episodes with the agent, epsilon-greedy at
+    """Play the evaluation's episodes (:func:`matchups`) with the agent, epsilon-greedy at
     ``config.evaluate.epsilon``; optionally record the first episode's frames."""
-    game, seeds = _evaluation_setup(config)
     epsilon = config.evaluate.epsilon
 
     def agent_policy(observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
         return agent.act(observation, epsilon, mask, rng=rng)
 
-    return play_episodes(game, agent_policy, seeds, progress, frames, max_frames)
+    return play_matchups(config, agent_policy, None, progress, frames, max_frames)
 
 
 def evaluate_baselines(
     config: RunConfig, progress: Callable[[EpisodeResult], None] | None = None
 ) -> dict[str, list[EpisodeResult]]:
     """Every baseline of the game (:func:`agents.baselines.baselines_for`) on the same seeds
-    as :func:`evaluate_agent`: the random policy, and for Tetris Dellacherie's heuristic."""
-    seeds = evaluation_seeds(config)
+    and matchups as :func:`evaluate_agent`: the random policy, and for Tetris Dellacherie's
+    heuristic."""
     return {
-        name: play_episodes(_evaluation_env(config, env_config), policy, seeds, progress)
+        name: play_matchups(config, policy, env_config, progress)
         for name, (env_config, policy) in baselines_for(config.env).items()
     }
 

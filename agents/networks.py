@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -13,10 +13,17 @@ from threadpoolctl import threadpool_limits
 if TYPE_CHECKING:
     from config import DQNConfig
 
-NETWORKS = ("nature_cnn", "mlp", "placement")
+NETWORKS = ("nature_cnn", "mlp", "placement", "board_cnn", "drop_afterstates")
 """Q-network architectures; ``DQNConfig.network='auto'`` picks one from the observation."""
 
 PLACEMENT_FEATURE_SCALE = 1.0 / 16.0
+
+BOARD_PLANES = 2
+"""``board_cnn`` reads a ``(1, 2 * rows, columns)`` observation as two stacked planes (the
+mover's stones, then the other player's), as Connect Four's wrapper lays them out."""
+
+BOARD_FILTERS = 64
+"""Filters of each ``board_cnn`` convolution."""
 """Scale of placement features (small counts, mostly below 64) before the first layer."""
 
 
@@ -44,6 +51,10 @@ def q_network_for(
     """Build the Q-network a learner config asks for (the one place that maps config to
     architecture: the ``build_dqn`` step and the agent's target network both use it)."""
     kind = resolve_network(config.network, observation_shape, num_actions)
+    if kind == "drop_afterstates":
+        return build_afterstate_network(
+            observation_shape, num_actions, hidden_units=config.hidden_units, name=name
+        )
     if kind == "placement":
         return build_placement_network(
             observation_shape, num_actions, hidden_units=config.hidden_units, name=name
@@ -55,6 +66,7 @@ def q_network_for(
         hidden_units=config.hidden_units,
         name=name,
         convolutional=kind == "nature_cnn",
+        board=kind == "board_cnn",
     )
 
 
@@ -65,6 +77,7 @@ def build_q_network(
     hidden_units: int = 512,
     name: str = "q_network",
     convolutional: bool = True,
+    board: bool = False,
 ) -> keras.Model:
     """The Nature DQN torso (Mnih et al. 2015) with a plain or dueling head.
 
@@ -81,6 +94,10 @@ def build_q_network(
         hidden_units: Width of the fully connected layer(s).
         name: Model name.
         convolutional: Use the Nature convolutions (else an MLP on the flat observation).
+        board: A small-board torso instead: the observation's rows are :data:`BOARD_PLANES`
+            stacked planes, read as channels by two 'same'-padded convolutions (4x4, then
+            3x3, :data:`BOARD_FILTERS` each), so every cell sees its four-in-a-row
+            neighbourhood.
 
     Returns:
         A ready Keras functional model mapping observations to Q-values.
@@ -90,9 +107,23 @@ def build_q_network(
     if num_actions < 1:
         raise ValueError(f"num_actions={num_actions!r} must be at least 1")
     inputs = keras.Input(shape=observation_shape, dtype="uint8", name="observation")
-    x = layers.Permute((2, 3, 1), name="stack_to_channels")(inputs)
-    x = layers.Rescaling(1.0 / 255.0 if convolutional else 0.5, name="scale")(x)
-    if convolutional:
+    if board:
+        stack, height, width = observation_shape
+        if stack != 1 or height % BOARD_PLANES:
+            raise ValueError(
+                f"observation_shape={observation_shape!r} must be (1, {BOARD_PLANES} * rows, "
+                "columns) for a board_cnn"
+            )
+        planes = (BOARD_PLANES, height // BOARD_PLANES, width)
+        x = layers.Reshape(planes, name="board_planes")(inputs)
+        x = layers.Permute((2, 3, 1), name="planes_to_channels")(x)
+        x = layers.Rescaling(1.0, name="scale")(x)
+        x = layers.Conv2D(BOARD_FILTERS, 4, padding="same", activation="relu", name="conv1")(x)
+        x = layers.Conv2D(BOARD_FILTERS, 3, padding="same", activation="relu", name="conv2")(x)
+    else:
+        x = layers.Permute((2, 3, 1), name="stack_to_channels")(inputs)
+        x = layers.Rescaling(1.0 / 255.0 if convolutional else 0.5, name="scale")(x)
+    if convolutional and not board:
         x = layers.Conv2D(32, 8, strides=4, activation="relu", name="conv1")(x)
         x = layers.Conv2D(64, 4, strides=2, activation="relu", name="conv2")(x)
         x = layers.Conv2D(64, 3, strides=1, activation="relu", name="conv3")(x)
@@ -136,6 +167,82 @@ def build_placement_network(
     inputs = keras.Input(shape=observation_shape, dtype="uint8", name="observation")
     x = layers.Reshape(observation_shape[1:], name="rows")(inputs)
     x = layers.Rescaling(PLACEMENT_FEATURE_SCALE, name="scale")(x)
+    x = layers.Dense(hidden_units, activation="relu", name="hidden1")(x)
+    x = layers.Dense(hidden_units, activation="relu", name="hidden2")(x)
+    x = layers.Dense(1, name="afterstate_value")(x)
+    q_values = layers.Reshape((num_actions,), name="q_values")(x)
+    return keras.Model(inputs, q_values, name=name)
+
+
+@keras.saving.register_keras_serializable(package="zenrl")
+class DropAfterstates(layers.Layer):
+    """The board after each column's drop, for every column at once.
+
+    Input: a ``(batch, 1, 2 * rows, columns)`` observation, the mover's plane above the other
+    player's (row ``rows - 1`` of a plane is the bottom). Output: ``(batch, columns,
+    2 * rows * columns)`` float32, row ``a`` the two planes after the mover drops a stone in
+    column ``a`` (unchanged when the column is full; such columns are masked anyway).
+    """
+
+    def call(self, inputs):  # type: ignore[no-untyped-def]
+        x = keras.ops.cast(inputs[:, 0], "float32")
+        rows = x.shape[1] // BOARD_PLANES
+        columns = x.shape[2]
+        own, other = x[:, :rows], x[:, rows:]
+        heights = keras.ops.sum(own + other, axis=1)  # (batch, columns)
+        landing = keras.ops.cast(rows - 1 - heights, "int32")  # -1 when full: no stone
+        drops = keras.ops.one_hot(landing, rows, axis=1)  # (batch, rows, columns)
+        eye = keras.ops.eye(columns)  # column a only
+        own_after = own[:, None] + drops[:, None] * eye[None, :, None, :]
+        other_all = keras.ops.repeat(other[:, None], columns, axis=1)
+        planes = keras.ops.concatenate([own_after, other_all], axis=2)
+        return keras.ops.reshape(planes, (-1, columns, 2 * rows * columns))
+
+
+def drop_afterstates(observation: np.ndarray) -> np.ndarray:
+    """:class:`DropAfterstates` for one observation ``(1, 2 * rows, columns)``, in numpy."""
+    x = observation[0].astype(np.float32)
+    rows, columns = x.shape[0] // BOARD_PLANES, x.shape[1]
+    own, other = x[:rows], x[rows:]
+    heights = (own + other).sum(axis=0).astype(np.int64)
+    after = np.repeat(np.concatenate([own, other])[None], columns, axis=0)
+    for column in np.flatnonzero(heights < rows):
+        after[column, rows - 1 - heights[column], column] = 1.0
+    return after.reshape(columns, -1)
+
+
+def build_afterstate_network(
+    observation_shape: tuple[int, ...],
+    num_actions: int,
+    hidden_units: int = 256,
+    name: str = "q_network",
+) -> keras.Model:
+    """A drop-game afterstate value network: ``Q(s, a) = V(board after dropping in a)``.
+
+    The afterstates are computed inside the graph from the observation
+    (:class:`DropAfterstates`), and one MLP with two hidden layers values each of them, so
+    a pattern learnt in one column counts in every column, and a move that completes four
+    looks like a won board at once (the afterstate design of :func:`build_placement_network`,
+    for Connect Four's planes).
+
+    Args:
+        observation_shape: ``(1, 2 * rows, columns)`` uint8, columns equal to actions.
+        num_actions: Columns.
+        hidden_units: Width of the two hidden layers.
+        name: Model name.
+    """
+    if (
+        len(observation_shape) != 3
+        or observation_shape[0] != 1
+        or observation_shape[1] % BOARD_PLANES
+        or observation_shape[2] != num_actions
+    ):
+        raise ValueError(
+            f"observation_shape={observation_shape!r} must be (1, {BOARD_PLANES} * rows, "
+            f"columns={num_actions}) for drop_afterstates"
+        )
+    inputs = keras.Input(shape=observation_shape, dtype="uint8", name="observation")
+    x = DropAfterstates(name="afterstates")(inputs)
     x = layers.Dense(hidden_units, activation="relu", name="hidden1")(x)
     x = layers.Dense(hidden_units, activation="relu", name="hidden2")(x)
     x = layers.Dense(1, name="afterstate_value")(x)
@@ -187,8 +294,18 @@ class NumpyQNetwork:
             if isinstance(layer, layers.Conv2D)
         }
         self._convolutions = list(self._strides)
+        self._same = [
+            layer.name
+            for layer in model.layers
+            if isinstance(layer, layers.Conv2D) and layer.padding == "same"
+        ]
+        self._planes = next(
+            (layer.target_shape for layer in model.layers if layer.name == "board_planes"), None
+        )
         self.dueling = any(layer.name == "advantage" for layer in model.layers)
-        self._scale = np.float32(model.get_layer("scale").scale)
+        names = {layer.name for layer in model.layers}
+        self._scale = np.float32(model.get_layer("scale").scale if "scale" in names else 1.0)
+        self._drops = "afterstates" in names
         self._params: dict[str, list[np.ndarray]] = {}
         self.set_weights([w.numpy() for w in model.weights])
 
@@ -212,11 +329,47 @@ class NumpyQNetwork:
         """Copies of the weights, in ``model.weights`` order."""
         return [self._params[name][index].copy() for name, index, _ in self._layout]
 
+    def state(self) -> dict[str, Any]:
+        """Layout and weights as plain values and arrays (a frozen copy, see :meth:`from_state`)."""
+        return {
+            "placement": isinstance(self, NumpyPlacementNetwork),
+            "layout": [list(entry) for entry in self._layout],
+            "strides": dict(self._strides),
+            "same": list(self._same),
+            "planes": None if self._planes is None else list(self._planes),
+            "dueling": self.dueling,
+            "scale": float(self._scale),
+            "drops": self._drops,
+            "weights": self.get_weights(),
+        }
+
+    @staticmethod
+    def from_state(state: dict[str, Any]) -> NumpyQNetwork:
+        """A network from :meth:`state`, without Keras (league snapshots are stored this way)."""
+        cls = NumpyPlacementNetwork if state["placement"] else NumpyQNetwork
+        network = cls.__new__(cls)
+        _single_threaded_blas()
+        network._layout = [(name, int(i), tuple(shape)) for name, i, shape in state["layout"]]
+        network._strides = {str(k): int(v) for k, v in state["strides"].items()}
+        network._convolutions = list(network._strides)
+        network._same = [str(name) for name in state["same"]]
+        network._planes = None if state["planes"] is None else tuple(state["planes"])
+        network.dueling = bool(state["dueling"])
+        network._scale = np.float32(state["scale"])
+        network._drops = bool(state["drops"])
+        network._params = {}
+        network.set_weights(state["weights"])
+        return network
+
     def __call__(self, observation: np.ndarray) -> np.ndarray:
         """Q-values of one ``(stack, height, width)`` uint8 observation."""
+        if self._planes is not None:
+            observation = observation.reshape(self._planes)
         x = observation.transpose(1, 2, 0).astype(np.float32) * self._scale
         for name in self._convolutions:
             kernel, bias = self._params[name]
+            if name in self._same:
+                x = _same_padding(x, kernel.shape[0], kernel.shape[1])
             x = _conv_relu(x, kernel, bias, self._strides[name])
         features = x.reshape(-1)
         if self.dueling:
@@ -234,11 +387,16 @@ class NumpyQNetwork:
 
 
 class NumpyPlacementNetwork(NumpyQNetwork):
-    """The forward pass of :func:`build_placement_network` for one observation, in numpy."""
+    """The forward pass of :func:`build_placement_network` (and of
+    :func:`build_afterstate_network`) for one observation, in numpy."""
 
     def __call__(self, observation: np.ndarray) -> np.ndarray:
-        """Q-values of one ``(1, actions, features)`` uint8 observation."""
-        x = observation[0].astype(np.float32) * self._scale
+        """Q-values of one ``(1, actions, features)`` uint8 observation (or Connect Four's
+        planes, whose afterstates are made here)."""
+        if self._drops:
+            x = drop_afterstates(observation)
+        else:
+            x = observation[0].astype(np.float32) * self._scale
         x = self._dense(self._dense(x, "hidden1", relu=True), "hidden2", relu=True)
         return self._dense(x, "afterstate_value")[:, 0]
 
@@ -257,6 +415,13 @@ def _single_threaded_blas() -> None:
     if not _BLAS_LIMITED:
         threadpool_limits(limits=1, user_api="blas")
         _BLAS_LIMITED = True
+
+
+def _same_padding(x: np.ndarray, kernel_h: int, kernel_w: int) -> np.ndarray:
+    """Zero-pad an (H, W, C) image as Keras's stride-1 'same' padding does (the extra row or
+    column of an even kernel goes after)."""
+    top, left = (kernel_h - 1) // 2, (kernel_w - 1) // 2
+    return np.pad(x, ((top, kernel_h - 1 - top), (left, kernel_w - 1 - left), (0, 0)))
 
 
 def _conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:

@@ -82,3 +82,33 @@ HEURISTIC_OPPONENTS: dict[str, Opponent] = {
     "beat_last": beat_last_opponent,
 }
 """The original Connect Four project's fixed opponents, by name."""
+
+
+class QPolicyPlayer:
+    """A Q-network as an opponent: the greedy legal column of its Q-values on the player's own
+    view (``epsilon`` of the moves are random legal ones, drawn from the game's generator).
+
+    Args:
+        q_values: Maps the agent-layout observation ``(1, 12, 7)`` to seven Q-values (a
+            learner's frozen network, or ``DQNAgent.q_values``).
+        epsilon: Share of random legal moves.
+    """
+
+    def __init__(self, q_values: Callable[[np.ndarray], np.ndarray], epsilon: float = 0.0):
+        from envs.connect_four import agent_observation
+
+        self.q_values = q_values
+        self.epsilon = epsilon
+        self._view = agent_observation
+
+    def __call__(
+        self,
+        observation: np.ndarray,
+        mask: np.ndarray,
+        last_move: int | None,
+        rng: np.random.Generator,
+    ) -> int:
+        if self.epsilon > 0 and rng.random() < self.epsilon:
+            return _random_legal(mask, rng)
+        q = self.q_values(self._view(observation))
+        return int(np.argmax(np.where(mask.astype(bool), q, -np.inf)))

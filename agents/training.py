@@ -201,6 +201,7 @@ class Trainer:
                             episode_return=float(info["score"]),
                             episode_steps=game.episode_steps,
                         )
+                    game.end_training_episode(agent)
                     observation, _ = game.reset()
                     episode_start = True
                 if agent.steps % self.config.train.log_every == 0:

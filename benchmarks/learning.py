@@ -76,7 +76,10 @@ def main() -> int:
     eval_seconds = time.perf_counter() - started
 
     print()
-    print(markdown_table(config.game, results))
+    if config.env.kind == "connect4":
+        print(connect_four_report(config, results, history, game))
+    else:
+        print(markdown_table(config.game, results))
     summaries = {name: summarize(episodes) for name, episodes in results.items()}
     agent_summary, random_summary = summaries["agent"], summaries["random"]
     scores = history.episode_scores
@@ -104,6 +107,46 @@ def main() -> int:
         games = len(results["agent"])
         print(f"{key.removeprefix('mean_')} per game (mean of {games}): {figures}")
     return 0
+
+
+CONNECT_FOUR_TARGETS = {
+    "random": 0.99,
+    "same_column": 0.90,
+    "linear": 0.90,
+    "beat_last": 0.90,
+    "negamax:2": 0.60,
+}
+"""Issue 5's learning target: win rate averaged over both seats, per opponent."""
+
+
+def connect_four_report(config, results, history, game) -> str:  # type: ignore[no-untyped-def]
+    """Rates per opponent and seat, the Elo table, the league, and each target met or not."""
+    from agents.connect_four_eval import agent_games, elo_ratings, report, round_robin, seat_rates
+
+    per_seat = config.evaluate.episodes
+    games = round_robin(config.env.evaluation_opponents, per_seat, config.evaluate.seed)
+    elo = elo_ratings(games + agent_games("agent", results["agent"]))
+    lines = [report(results, elo, per_seat)]
+    rates = seat_rates(results["agent"])
+    for opponent, target in CONNECT_FOUR_TARGETS.items():
+        if opponent in rates:
+            rate = rates[opponent]["win_rate"]
+            verdict = "met" if rate >= target else "NOT met"
+            lines.append(
+                f"target vs {opponent}: win rate {100 * rate:.1f}% (both seats), "
+                f"target {100 * target:.0f}%: {verdict}"
+            )
+    league = game.league.summary()
+    lines.append(
+        f"league: {league['admissions']} snapshots admitted over {league['games']:,} games, "
+        f"final pool {league['pool']}"
+    )
+    for entry in league["history"]:
+        lines.append(
+            f"  step {entry['step']:,}: {entry['admitted']} joined at win rate "
+            f"{entry['win_rate']:.3f}" + (f", {entry['evicted']} left" if entry["evicted"] else "")
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,16 @@ class GameWrapper(gym.Env):
     masks_actions: bool = False
     """True for games where some actions can be illegal (the mask is then stored and used)."""
 
+    def end_training_episode(self, learner: Any) -> None:
+        """Called by the trainer after each training episode with the learner (which has
+        ``steps`` and ``snapshot()``); two-player games use it to grow their opponent league.
+        Nothing by default."""
+
+    def training_metadata(self) -> dict[str, Any]:
+        """What the game has to report about a training run (the league's history for Connect
+        Four); logged by the ``train`` step. Empty by default."""
+        return {}
+
     @abstractmethod
     def frame(self) -> np.ndarray:
         """An RGB frame (H, W, 3) of the current state, for GIFs."""

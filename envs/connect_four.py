@@ -1,6 +1,6 @@
 """Connect Four as the agent's single-player episodes against an opponent, on PettingZoo's
-``connect_four_v3``. (Issue 5 in progress: trains against a fixed pool; no self-play league,
-per-opponent evaluation or Elo yet.)"""
+``connect_four_v3``; the opponent of each episode comes from a self-play league
+(:class:`agents.league.League`) of fixed opponents and frozen snapshots of the learner."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import numpy as np
 
+from agents.league import League
 from config import ConnectFourConfig
 from envs.base import GameWrapper, check_state_format
 
@@ -20,8 +21,12 @@ ROWS, COLUMNS = 6, 7
 NEGAMAX_PREFIX = "negamax:"
 """Opponent names ``negamax:<depth>`` select negamax search at that depth."""
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 """Version of the pickled wrapper state; bump when its keys change."""
+
+OPPONENT_STREAM = 4
+"""Spawn key that separates the opponent's generator from a policy's seeded with the same
+episode seed."""
 
 _COLOURS = np.array([[32, 64, 160], [230, 200, 40], [200, 40, 40]], dtype=np.uint8)
 CELL_PIXELS = 24
@@ -86,10 +91,11 @@ class ConnectFourGame(GameWrapper):
     ``terminated`` when the game is won, lost or drawn (the board is full).
 
     ## Arguments
-    ``config``: a :class:`config.ConnectFourConfig` (its ``opponents`` are the pool episodes
-    sample from, see :func:`make_opponent`); ``render_mode``: ``None`` or ``"rgb_array"``.
-    The agent moves first in episodes with an even seed (or every other episode when no seed
-    is given), second otherwise.
+    ``config``: a :class:`config.ConnectFourConfig` (its ``opponents`` start the league's
+    pool, see :func:`make_opponent`; ``league`` says when snapshots join);
+    ``render_mode``: ``None`` or ``"rgb_array"``. The agent moves first in episodes with an
+    even seed (or every other episode when no seed is given), second otherwise; reset
+    ``options={"agent_first": bool}`` chooses.
     """
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 2}
@@ -121,6 +127,7 @@ class ConnectFourGame(GameWrapper):
         self._games = 0
         self._frames = 0
         self._rng = np.random.default_rng(0)
+        self.league = League(self.opponent_names, config.league)
         self._opponent_name = self.opponent_names[0]
         self._opponent: Opponent = make_opponent(self._opponent_name)
         self._agent_first = True
@@ -143,6 +150,23 @@ class ConnectFourGame(GameWrapper):
         reward = env.rewards[self._agent_seat()]
         return "win" if reward > 0 else "loss" if reward < 0 else "draw"
 
+    def _make_opponent(self, name: str, seed: int | None) -> Opponent:
+        """A fixed opponent by name, or a league snapshot playing with its epsilon."""
+        network = self.league.snapshot(name)
+        if network is None:
+            return make_opponent(name, seed)
+        from agents.opponents import QPolicyPlayer
+
+        return QPolicyPlayer(network, self.config.league.snapshot_epsilon)
+
+    def end_training_episode(self, learner: Any) -> None:
+        """Count the finished game in the league; a snapshot of ``learner`` may join."""
+        self.league.record(self._result == "win", learner.steps, learner.snapshot)
+
+    def training_metadata(self) -> dict[str, Any]:
+        """The league: its pool, admissions and the learner's current win rate."""
+        return {"league": self.league.summary()}
+
     def _opponent_moves(self) -> None:
         observation, *_ = self._env.last()
         last = self._moves[-1] if self._moves else None
@@ -163,14 +187,16 @@ class ConnectFourGame(GameWrapper):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None:
-            self._rng = np.random.default_rng(seed)
+            # a stream of its own: a policy seeded with the same number must not mirror it
+            self._rng = np.random.default_rng([seed, OPPONENT_STREAM])
             self._agent_first = seed % 2 == 0
         else:
             self._agent_first = self._games % 2 == 0
+        if options and "agent_first" in options:
+            self._agent_first = bool(options["agent_first"])
         self._games += 1
-        index = int(self._rng.integers(len(self.opponent_names)))
-        self._opponent_name = self.opponent_names[index]
-        self._opponent = make_opponent(self._opponent_name, int(self._rng.integers(2**31)))
+        self._opponent_name = self.league.sample(self._rng)
+        self._opponent = self._make_opponent(self._opponent_name, int(self._rng.integers(2**31)))
         self._env.reset(seed=seed)
         self._moves = []
         self._result = None
@@ -254,6 +280,7 @@ class ConnectFourGame(GameWrapper):
             "games": self._games,
             "frames": self._frames,
             "rng_state": self._rng.bit_generator.state,
+            "league": self.league.__getstate__(),
             "opponent_name": self._opponent_name,
             "opponent_rng_state": _opponent_rng_state(self._opponent),
             "agent_first": self._agent_first,
@@ -272,8 +299,9 @@ class ConnectFourGame(GameWrapper):
         self._moves = list(state["moves"])
         self._games, self._frames = state["games"], state["frames"]
         self._rng.bit_generator.state = state["rng_state"]
+        self.league.__setstate__(state["league"])
         self._opponent_name = state["opponent_name"]
-        self._opponent = make_opponent(self._opponent_name)
+        self._opponent = self._make_opponent(self._opponent_name, None)
         if state["opponent_rng_state"] is not None:
             self._opponent.search.rng.bit_generator.state = state["opponent_rng_state"]  # type: ignore[attr-defined]
         self._agent_first = state["agent_first"]

@@ -7,17 +7,20 @@ from zenml import log_metadata, step
 from zenml.types import MarkdownString
 
 from agents.baselines import baselines_for
+from agents.connect_four_eval import agent_games, elo_ratings, report, round_robin, seat_rates
 from agents.dqn import DQNAgent
 from agents.evaluation import (
     EpisodeResult,
     evaluate_agent,
     evaluate_baselines,
+    evaluation_episode_count,
+    evaluation_seeds,
     markdown_table,
     summarize,
 )
 from agents.media import Gif, Png, episode_gif, learning_curve_png
 from agents.progress import progress_bar
-from config import RunConfig
+from config import ConnectFourConfig, RunConfig
 from materializers import GifMaterializer, PngMaterializer
 
 EMULATOR_FPS = 60
@@ -53,11 +56,14 @@ def evaluate(
     each baseline of the game on the same seeds (random; for Tetris also Dellacherie's
     heuristic); log per-seed steps, unclipped scores and the game's own figures (Tetris:
     lines, pieces, level), a Markdown table, a GIF of the agent's first episode and the
-    learning curves."""
+    learning curves.
+
+    Connect Four plays that many games against every evaluation opponent as first and as
+    second player, and adds win/draw/loss rates per opponent and seat and an Elo table."""
     settings = config.evaluate
     frames: list[np.ndarray] = []
     policies = 1 + len(baselines_for(config.env))
-    with progress_bar(policies * settings.episodes, "episode", "evaluate") as bar:
+    with progress_bar(policies * evaluation_episode_count(config), "episode", "evaluate") as bar:
         scores: list[float] = []
 
         def done(result: EpisodeResult) -> None:
@@ -74,9 +80,31 @@ def evaluate(
         metrics[f"{name}_steps"] = [r.steps for r in episodes]
         for key in episodes[0].extras:
             metrics[f"{name}_{key}"] = [r.extras[key] for r in episodes]
-    metrics["seeds"] = [r.seed for r in ours]
+    metrics["seeds"] = evaluation_seeds(config)
     metrics["epsilon"] = settings.epsilon
+    if config.env.kind == "connect4":
+        table = connect_four_analysis(config, results, metrics)
+    else:
+        table = markdown_table(config.game, results)
     log_metadata(metadata=metrics)
     gif = episode_gif(frames, fps=gif_fps(config))
     curve = learning_curve_png(training_history, title=f"DQN on {config.game}")
-    return metrics, MarkdownString(markdown_table(config.game, results)), gif, curve
+    return metrics, MarkdownString(table), gif, curve
+
+
+def connect_four_analysis(
+    config: RunConfig, results: dict[str, list[EpisodeResult]], metrics: dict[str, Any]
+) -> str:
+    """Connect Four: rates per opponent and seat for every policy, a round robin among the
+    opponents and the Elo table; adds ``matchups`` and ``elo`` to ``metrics`` and returns the
+    Markdown report."""
+    assert isinstance(config.env, ConnectFourConfig)
+    names = config.env.evaluation_opponents
+    games_per_seat = config.evaluate.episodes
+    pairs = len(names) * (len(names) - 1)
+    with progress_bar(pairs * games_per_seat, "game", "round robin") as bar:
+        games = round_robin(names, games_per_seat, config.evaluate.seed, lambda: bar.update(1))
+    elo = elo_ratings(games + agent_games("agent", results["agent"]))
+    metrics["matchups"] = {name: seat_rates(episodes) for name, episodes in results.items()}
+    metrics["elo"] = elo
+    return report(results, elo, games_per_seat)

@@ -30,6 +30,8 @@ def evaluation_protocol(config: RunConfig) -> dict[str, Any]:
 
         protocol["max_pieces"] = config.env.max_pieces
         protocol["backend"] = resolve_backend(config.env)[0]
+    if config.env.kind == "connect4":  # games against each opponent from both seats
+        protocol["opponents"] = list(config.env.evaluation_opponents)
     return protocol
 
 

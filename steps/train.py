@@ -116,6 +116,7 @@ def train(
             "checkpoints": saved,
             "interrupted_by": interrupt.signal_name,
             **{key: values for key, values in history.items() if values},
+            **trainer.game.training_metadata(),  # Connect Four: the self-play league
         }
     )
     if interrupt.requested:

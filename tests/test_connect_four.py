@@ -162,13 +162,302 @@ def test_opponent_names_in_config_match_the_implementations() -> None:
 def test_short_connect_four_pipeline_run(zenml_client) -> None:  # type: ignore[no-untyped-def]
     from conftest import run_tiny_pipeline
 
-    evaluation, _ = run_tiny_pipeline(
+    evaluation, run = run_tiny_pipeline(
         "connect4",
         {
-            "train": {"steps": 300},
+            "train": {"steps": 400},
             "replay": {"capacity": 1_000, "warmup_steps": 100},
-            "evaluate": {"episodes": 4},
+            "evaluate": {"episodes": 2},
+            "env": {"league": {"window": 10, "threshold": 0.05}},
         },
     )
+    opponents = [*HEURISTIC_OPPONENTS, "negamax:1", "negamax:2", "negamax:3", "negamax:4"]
     assert {"mean_win", "mean_loss", "mean_draw"} <= set(evaluation["agent"])
-    assert evaluation["agent_agent_first"] == [1.0, 0.0, 1.0, 0.0]
+    # every evaluation opponent, 2 games as first player then 2 as second
+    assert evaluation["agent_agent_first"] == [1.0, 1.0, 0.0, 0.0] * len(opponents)
+    for policy in ("agent", "random"):
+        assert list(evaluation["matchups"][policy]) == opponents
+        for rates in evaluation["matchups"][policy].values():
+            for seat in ("first", "second"):
+                assert rates[seat]["games"] == 2
+                assert sum(rates[seat][k] for k in ("win", "draw", "loss")) == pytest.approx(1.0)
+    assert set(evaluation["elo"]) == {"agent", *opponents} and evaluation["elo"]["random"] == 0
+    train_metadata = run.steps["train"].run_metadata
+    league = train_metadata["league"]
+    assert league["games"] == train_metadata["episodes"] and league["window"] == 10
+    assert len(league["history"]) == league["admissions"]
+    assert len(league["pool"]) <= league["max_pool_size"]
+
+
+# ---------------------------------------------------------------------------- league
+def _agent(seed: int = 0, dueling: bool = True):  # type: ignore[no-untyped-def]
+    import keras
+
+    from agents.dqn import DQNAgent
+    from config import DQNConfig
+
+    keras.utils.set_random_seed(seed)
+    config = DQNConfig(hidden_units=32, n_step=1, dueling=dueling)
+    return DQNAgent(config, (1, 12, 7), 7, seed=seed)
+
+
+def test_league_admits_a_snapshot_only_above_the_threshold_and_evicts_the_oldest() -> None:
+    from agents.league import League
+    from config import LeagueConfig
+
+    agent = _agent()
+    league = League(["random", "linear"], LeagueConfig(window=20, threshold=0.85, max_pool_size=4))
+    frozen = []
+
+    def freeze():  # type: ignore[no-untyped-def]
+        frozen.append(agent.snapshot())
+        return frozen[-1]
+
+    # exactly 17 of 20 won is 0.85, not above the threshold: no admission
+    for game in range(20):
+        assert league.record(game >= 3, step=game, freeze=freeze) is None
+    assert league.pool == ["random", "linear"] and not frozen
+    # the window slides: one more win makes 18 of the last 20
+    entry = league.record(True, step=20, freeze=freeze)
+    assert entry is not None and entry["admitted"] == "self@20" and entry["win_rate"] == 0.9
+    assert league.pool == ["random", "linear", "self@20"] and len(frozen) == 1
+    # the count restarts after an admission
+    assert league.win_rate() == 0.0 and league.record(True, 21, freeze) is None
+    for step in range(22, 60):
+        league.record(True, step, freeze)
+    assert [e["admitted"] for e in league.history] == ["self@20", "self@40"]
+    for step in range(60, 80):  # the third snapshot (step 60) pushes the first one out
+        league.record(True, step, freeze)
+    assert league.pool == ["random", "linear", "self@40", "self@60"]
+    assert league.history[-1]["evicted"] == ["self@20"]
+    assert league.snapshot("random") is None and league.snapshot("self@60") is frozen[-1]
+    # a disabled league only counts
+    quiet = League(["random"], LeagueConfig(enabled=False, window=10))
+    assert all(quiet.record(True, k, freeze) is None for k in range(30))
+    assert quiet.pool == ["random"] and quiet.games == 30
+
+
+def test_a_snapshot_is_a_frozen_copy_of_the_learner() -> None:
+    from agents.opponents import QPolicyPlayer
+    from envs.connect_four import agent_observation
+
+    agent = _agent(seed=3)
+    snapshot = agent.snapshot()
+    planes = _planes([3, 3, 2, 4, 3])
+    observation = agent_observation(planes)
+    np.testing.assert_allclose(snapshot(observation), agent.q_values(observation), rtol=1e-6)
+    before = snapshot(observation).copy()
+    agent.set_acting_weights([w + 0.5 for w in agent.acting_weights()])
+    np.testing.assert_array_equal(snapshot(observation), before)  # unchanged by the learner
+    assert not np.allclose(agent.q_values(observation), before)
+    # as an opponent it plays the greedy legal column of its own view
+    full = _planes([0, 0, 0, 0, 0, 0])
+    q = snapshot(agent_observation(full))
+    mask = np.array([False, True, True, True, True, True, True])
+    player = QPolicyPlayer(snapshot)
+    assert player(full, mask, 0, np.random.default_rng(0)) == int(
+        np.argmax(np.where(mask, q, -np.inf))
+    )
+
+
+def test_training_admits_snapshots_that_then_play_and_survive_the_artifact_round_trip() -> None:
+    import io
+    import pickle
+
+    from agents import Trainer, replay_buffer_for
+    from config import resolve_config
+    from envs import make_game
+    from materializers.safe_pickle import RestrictedUnpickler
+
+    config = resolve_config(
+        "connect4",
+        overrides={
+            "env": {
+                "opponents": ["random", "linear"],
+                "league": {"window": 10, "threshold": 0.05, "max_pool_size": 4},
+            },
+            "replay": {"capacity": 2_000, "warmup_steps": 200},
+            "dqn": {"hidden_units": 32},
+        },
+    )
+    game = make_game(config.env)
+    agent = _agent()
+    trainer = Trainer(game, agent, replay_buffer_for(config, game), config)
+    seen: set[str] = set()
+    trainer.run(1_500, progress=False, callback=lambda t: seen.add(t.game._info()["opponent"]))
+    league = game.league
+    assert league.history and len(league.pool) == 4  # full: two fixed, two newest snapshots
+    assert any(name.startswith("self@") for name in seen)  # snapshots were drawn and played
+    # the whole league, snapshots included, goes through the restricted unpickler
+    copy = RestrictedUnpickler(io.BytesIO(pickle.dumps(game, protocol=5))).load()
+    assert copy.league.pool == league.pool and copy.league.recent == league.recent
+    observation = agent_observation_of(_planes([3]))
+    for name in league.snapshots:
+        np.testing.assert_array_equal(
+            copy.league.snapshot(name)(observation), league.snapshot(name)(observation)
+        )
+    # both continue identically, opponents and their draws included
+    for _ in range(60):
+        if game.needs_reset:
+            assert game.reset()[1] == copy.reset()[1]
+        column = int(np.flatnonzero(game.action_mask())[0])
+        ours, theirs = game.step(column), copy.step(column)
+        np.testing.assert_array_equal(ours[0], theirs[0])
+        assert ours[1:] == theirs[1:]
+
+
+def agent_observation_of(planes: np.ndarray) -> np.ndarray:
+    from envs.connect_four import agent_observation
+
+    return agent_observation(planes)
+
+
+def test_replayed_next_masks_are_the_legal_columns_the_targets_maximise_over() -> None:
+    """Real games into the real buffer: each sampled next mask is the next position's legal
+    columns, and a huge Q-value on a full column never reaches the target."""
+    from agents import replay_buffer_for
+    from config import resolve_config
+    from envs import make_game
+
+    config = resolve_config(
+        "connect4",
+        overrides={
+            "env": {"opponents": ["linear"]},
+            "replay": {"capacity": 3_000, "warmup_steps": 10},
+            "dqn": {"hidden_units": 32},
+        },
+    )
+    game = make_game(config.env)
+    agent = _agent(dueling=False)
+    buffer = replay_buffer_for(config, game)
+    observation, _ = game.reset(seed=0)
+    start = True
+    for _ in range(2_000):  # the linear opponent fills the left columns quickly
+        mask = game.action_mask()
+        action = agent.act(observation, 0.3, mask)
+        next_observation, reward, terminated, _, _ = game.step(action)
+        buffer.add(observation[-1], action, reward, terminated, terminated, start, mask)
+        start = False
+        observation = next_observation
+        if terminated:
+            observation, _ = game.reset()
+            start = True
+    batch = buffer.sample(512, np.random.default_rng(0))
+    live = batch.discounts > 0
+    top_filled = batch.next_observations[:, 0, 0, :] | batch.next_observations[:, 0, 6, :]
+    np.testing.assert_array_equal(batch.next_action_masks[live], top_filled[live] == 0)
+    assert (~batch.next_action_masks[live]).any()  # some full columns were sampled
+    # make both networks (double DQN selects with the online one) love column 0, which is
+    # full in many next positions
+    for network in (agent.online, agent.target):
+        bias = network.get_layer("q_values").bias
+        bias.assign(bias.numpy() + np.eye(7, dtype=np.float32)[0] * 1e3)
+    targets = agent.td_targets(batch)
+    full_first = live & ~batch.next_action_masks[:, 0]
+    assert full_first.any() and np.all(np.abs(targets[full_first]) < 100)
+    open_first = live & batch.next_action_masks[:, 0]
+    assert open_first.any() and np.all(targets[open_first] > 100)
+
+
+# ---------------------------------------------------------------------------- networks
+def _positions(count: int = 30) -> list[tuple[np.ndarray, np.ndarray, list[int]]]:
+    """(planes, mask, moves) of real positions from seeded random games."""
+    rng = np.random.default_rng(0)
+    env = connect_four_v3.env()
+    positions, moves = [], []
+    env.reset(seed=0)
+    while len(positions) < count:
+        observation, _, terminated, truncated, _ = env.last()
+        if terminated or truncated:
+            env.reset()
+            moves = []
+            continue
+        positions.append((observation["observation"], observation["action_mask"], list(moves)))
+        column = int(rng.choice(np.flatnonzero(observation["action_mask"])))
+        env.step(column)
+        moves.append(column)
+    return positions
+
+
+def test_drop_afterstates_are_the_boards_pettingzoo_shows_after_each_move() -> None:
+    from agents.networks import DropAfterstates, drop_afterstates
+    from envs.connect_four import agent_observation
+
+    positions = _positions()
+    observations = np.stack([agent_observation(planes) for planes, _, _ in positions])
+    in_graph = DropAfterstates()(observations).numpy()
+    for (planes, mask, moves), graph_rows in zip(positions, in_graph, strict=True):
+        rows = drop_afterstates(agent_observation(planes))
+        np.testing.assert_array_equal(rows, graph_rows)
+        for column in np.flatnonzero(mask):
+            after = _planes([*moves, column])  # the next mover's view: our stones are plane 1
+            np.testing.assert_array_equal(rows[column].reshape(12, 7)[:6], after[:, :, 1])
+            np.testing.assert_array_equal(rows[column].reshape(12, 7)[6:], after[:, :, 0])
+
+
+@pytest.mark.parametrize("network", ["mlp", "drop_afterstates"])
+def test_connect_four_networks_act_like_their_keras_models(network: str) -> None:
+    import keras
+
+    from agents.networks import NumpyQNetwork, numpy_q_network, q_network_for
+    from config import DQNConfig
+    from envs.connect_four import agent_observation
+
+    keras.utils.set_random_seed(0)
+    model = q_network_for(DQNConfig(network=network, hidden_units=32), (1, 12, 7), 7, "q")
+    observations = np.stack([agent_observation(planes) for planes, _, _ in _positions()])
+    expected = model.predict(observations, verbose=0)
+    acting = numpy_q_network(model)
+    frozen = NumpyQNetwork.from_state(acting.state())
+    for observation, q in zip(observations, expected, strict=True):
+        np.testing.assert_allclose(acting(observation), q, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(frozen(observation), acting(observation))
+
+
+# ---------------------------------------------------------------------------- evaluation
+def test_elo_fit_recovers_known_rating_gaps_and_keeps_sweeps_finite() -> None:
+    from agents.connect_four_eval import elo_ratings
+
+    games = []
+    # A scores 3:1 against B and B 3:1 against C (log-odds add up: A scores 9:1 against C)
+    for a, b, won, lost in (("A", "B", 300, 100), ("B", "C", 300, 100), ("A", "C", 360, 40)):
+        games += [(a, b, 1.0)] * (won // 2) + [(b, a, 0.0)] * (won - won // 2)
+        games += [(a, b, 0.0)] * (lost // 2) + [(b, a, 1.0)] * (lost - lost // 2)
+    elo = elo_ratings(games, anchor="C", prior_draws=0.0)
+    gap = 400 * np.log10(3)
+    assert elo["C"] == 0.0
+    assert elo["B"] == pytest.approx(gap, abs=0.5) and elo["A"] == pytest.approx(2 * gap, abs=0.5)
+    # draws count half: 50 draws between equals leave them equal
+    assert elo_ratings([("X", "Y", 0.5)] * 50, anchor="X")["Y"] == pytest.approx(0.0, abs=1e-6)
+    # a clean sweep is a large, finite gap with the virtual draw
+    sweep = elo_ratings([("S", "W", 1.0)] * 100, anchor="W")
+    assert 500 < sweep["S"] < 2000
+
+
+def test_evaluation_plays_every_opponent_from_both_seats_on_the_same_seeds() -> None:
+    from agents.evaluation import evaluate_baselines, evaluation_episode_count, matchups
+    from config import resolve_config
+
+    config = resolve_config(
+        "connect4",
+        overrides={
+            "evaluate": {"episodes": 3},
+            "env": {"evaluation_opponents": ["beat_last", "negamax:1"]},
+        },
+    )
+    assert evaluation_episode_count(config) == 12
+    assert [m.label for m in matchups(config)] == [
+        "beat_last as first",
+        "beat_last as second",
+        "negamax:1 as first",
+        "negamax:1 as second",
+    ]
+    results = evaluate_baselines(config)["random"]
+    assert [r.opponent for r in results] == ["beat_last"] * 6 + ["negamax:1"] * 6
+    assert [r.extras["agent_first"] for r in results] == [1.0] * 3 + [0.0] * 3 + [1.0] * 3 + [
+        0.0
+    ] * 3
+    assert [r.seed for r in results] == [config.evaluate.seed + k for k in (0, 1, 2)] * 4
+    assert all(r.extras["win"] + r.extras["draw"] + r.extras["loss"] == 1.0 for r in results)
+    # a rerun is the same games: seeded policy, opponents and tie-breaks
+    assert evaluate_baselines(config)["random"] == results
