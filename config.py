@@ -256,6 +256,10 @@ class DQNConfig(_Model):
     batch_size: int = Field(32, ge=1)
     """Transitions per gradient update."""
 
+    mirror_augment: bool = False
+    """Mirror a random half of every sampled batch left to right (only for games whose rules
+    are mirror-symmetric and whose actions are columns: Connect Four)."""
+
     train_frequency: int = Field(1, ge=1)
     """Agent steps between gradient updates (1 = one update per step, the 100k regime)."""
 
@@ -397,6 +401,11 @@ class RunConfig(_Model):
             raise ValueError(
                 f"dqn.batch_size={self.dqn.batch_size} exceeds replay.capacity="
                 f"{self.replay.capacity}; use a batch no larger than the buffer"
+            )
+        if self.dqn.mirror_augment and self.env.kind != "connect4":
+            raise ValueError(
+                f"dqn.mirror_augment=true is for mirror-symmetric games; env.kind="
+                f"{self.env.kind!r} is not one (allowed: connect4)"
             )
         return self
 

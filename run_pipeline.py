@@ -200,7 +200,7 @@ def evaluate_only(config: RunConfig, source: str) -> int:
     try:
         found = find_trained_agent(config.game, source)
     except AgentNotFoundError as exc:
-        _fail(str(exc))
+        _fail(f"--evaluate-only: {exc}")
     print(f"evaluating {found.label} on {config.evaluate.episodes} episodes")
     from pipelines import evaluation_run
 

@@ -22,6 +22,10 @@ BOARD_PLANES = 2
 """``board_cnn`` reads a ``(1, 2 * rows, columns)`` observation as two stacked planes (the
 mover's stones, then the other player's), as Connect Four's wrapper lays them out."""
 
+AFTERSTATE_PLANES = 3
+"""Planes per ``drop_afterstates`` row: the mover's stones, the other player's, where the
+next stone of each column lands."""
+
 BOARD_FILTERS = 64
 """Filters of each ``board_cnn`` convolution."""
 """Scale of placement features (small counts, mostly below 64) before the first layer."""
@@ -180,8 +184,10 @@ class DropAfterstates(layers.Layer):
 
     Input: a ``(batch, 1, 2 * rows, columns)`` observation, the mover's plane above the other
     player's (row ``rows - 1`` of a plane is the bottom). Output: ``(batch, columns,
-    2 * rows * columns)`` float32, row ``a`` the two planes after the mover drops a stone in
-    column ``a`` (unchanged when the column is full; such columns are masked anyway).
+    3 * rows * columns)`` float32, row ``a`` the position after the mover drops a stone in
+    column ``a`` as three planes: the mover's stones, the other player's, and the cells where
+    the next stone of each column would land (unchanged when ``a`` is full; such columns are
+    masked anyway).
     """
 
     def call(self, inputs):  # type: ignore[no-untyped-def]
@@ -195,8 +201,13 @@ class DropAfterstates(layers.Layer):
         eye = keras.ops.eye(columns)  # column a only
         own_after = own[:, None] + drops[:, None] * eye[None, :, None, :]
         other_all = keras.ops.repeat(other[:, None], columns, axis=1)
-        planes = keras.ops.concatenate([own_after, other_all], axis=2)
-        return keras.ops.reshape(planes, (-1, columns, 2 * rows * columns))
+        # after a drop in a, column a's next stone lands one row higher (if a was open)
+        open_columns = keras.ops.cast(heights < rows, "float32")
+        heights_after = heights[:, None, :] + eye[None] * open_columns[:, :, None]
+        next_landing = keras.ops.cast(rows - 1 - heights_after, "int32")
+        playable = keras.ops.one_hot(next_landing, rows, axis=2)  # (batch, a, rows, columns)
+        planes = keras.ops.concatenate([own_after, other_all, playable], axis=2)
+        return keras.ops.reshape(planes, (-1, columns, AFTERSTATE_PLANES * rows * columns))
 
 
 def drop_afterstates(observation: np.ndarray) -> np.ndarray:
@@ -205,9 +216,16 @@ def drop_afterstates(observation: np.ndarray) -> np.ndarray:
     rows, columns = x.shape[0] // BOARD_PLANES, x.shape[1]
     own, other = x[:rows], x[rows:]
     heights = (own + other).sum(axis=0).astype(np.int64)
-    after = np.repeat(np.concatenate([own, other])[None], columns, axis=0)
-    for column in np.flatnonzero(heights < rows):
-        after[column, rows - 1 - heights[column], column] = 1.0
+    after = np.zeros((columns, AFTERSTATE_PLANES * rows, columns), np.float32)
+    after[:, :rows] = own
+    after[:, rows : 2 * rows] = other
+    for column in range(columns):
+        heights_after = heights.copy()
+        if heights[column] < rows:
+            after[column, rows - 1 - heights[column], column] = 1.0
+            heights_after[column] += 1
+        for c in np.flatnonzero(heights_after < rows):
+            after[column, 3 * rows - 1 - heights_after[c], c] = 1.0
     return after.reshape(columns, -1)
 
 

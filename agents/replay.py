@@ -36,6 +36,31 @@ class ReplayBatch(NamedTuple):
     indices: np.ndarray
 
 
+def mirrored(batch: ReplayBatch, rng: np.random.Generator) -> ReplayBatch:
+    """The batch with a random half of its transitions mirrored left to right.
+
+    For games whose rules are mirror-symmetric and whose actions are the board's columns
+    (Connect Four): the observations, next observations and next masks are flipped along the
+    last axis and each action ``a`` becomes ``num_actions - 1 - a``, which is again a real
+    transition of the game, so every sample teaches both.
+    """
+    flip = rng.random(len(batch.actions)) < 0.5
+    observations = batch.observations.copy()
+    next_observations = batch.next_observations.copy()
+    next_masks = batch.next_action_masks.copy()
+    actions = batch.actions.copy()
+    observations[flip] = observations[flip][..., ::-1]
+    next_observations[flip] = next_observations[flip][..., ::-1]
+    next_masks[flip] = next_masks[flip][:, ::-1]
+    actions[flip] = next_masks.shape[1] - 1 - actions[flip]
+    return batch._replace(
+        observations=observations,
+        actions=actions,
+        next_observations=next_observations,
+        next_action_masks=next_masks,
+    )
+
+
 def buffer_nbytes(
     capacity: int,
     frame_shape: tuple[int, ...],

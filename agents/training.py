@@ -13,7 +13,7 @@ import numpy as np
 from agents.checkpoint import TrainingCheckpoint, capture_global_rngs, restore_global_rngs
 from agents.dqn import DQNAgent
 from agents.progress import interactive, progress_bar
-from agents.replay import ReplayBuffer
+from agents.replay import ReplayBuffer, mirrored
 from agents.schedules import LinearSchedule
 from agents.tensorboard import ScalarWriter
 from config import RunConfig
@@ -188,7 +188,10 @@ class Trainer:
                 episode_start = False
                 # warm-up counts stored transitions, so a continued agent refills a new buffer
                 if len(buffer) >= replay.warmup_steps and agent.steps % dqn.train_frequency == 0:
-                    agent.learn_async(buffer.sample(dqn.batch_size, agent.rng))
+                    batch = buffer.sample(dqn.batch_size, agent.rng)
+                    if dqn.mirror_augment:
+                        batch = mirrored(batch, agent.rng)
+                    agent.learn_async(batch)
                 agent.end_step()
                 observation = next_observation
                 if terminated or truncated:

@@ -40,7 +40,7 @@ def _rows(model: type[BaseModel], prefix: str, lines: list[str]) -> None:
         shown = value if isinstance(value, str) else repr(value)
         lines.append(f"| `{prefix}{name}` | `{shown}` | {description} |")
     for name, sub_model, description in nested:
-        lines += ["", f"**`{name}`**: {description}", "", "| key | default | meaning |"]
+        lines += ["", f"**`{prefix}{name}`**: {description}", "", "| key | default | meaning |"]
         lines.append("| --- | --- | --- |")
         _rows(sub_model, f"{prefix}{name}.", lines)
 

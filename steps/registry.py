@@ -59,7 +59,7 @@ def find_trained_agent(game: str, source: str) -> TrainedAgent:
             version = client.get_model_version(model_name(game), ModelStages.PRODUCTION)
         except KeyError:
             raise AgentNotFoundError(
-                f"--evaluate-only: model {model_name(game)!r} has no production version yet; "
+                f"model {model_name(game)!r} has no production version yet; "
                 f"train one first (python run_pipeline.py --game {game}) or name a run"
             ) from None
         agent = version.get_artifact("trained_agent")
@@ -70,7 +70,7 @@ def find_trained_agent(game: str, source: str) -> TrainedAgent:
             run = client.get_pipeline_run(source)
         except KeyError:
             raise AgentNotFoundError(
-                f"--evaluate-only {source!r}: no pipeline run of that name; pass a run name "
+                f"run {source!r}: no pipeline run of that name; pass a run name "
                 "from `zenml pipeline runs list` or leave it out for the production agent"
             ) from None
         train = run.steps.get("train")
@@ -78,5 +78,5 @@ def find_trained_agent(game: str, source: str) -> TrainedAgent:
         history = train.outputs["training_history"][0] if train and train.outputs else None
         label = f"run {run.name}"
     if agent is None or history is None:
-        raise AgentNotFoundError(f"--evaluate-only: {label} has no trained agent")
+        raise AgentNotFoundError(f"{label} has no trained agent")
     return TrainedAgent(agent, history, label)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from pettingzoo.classic import connect_four_v3
@@ -72,15 +70,6 @@ def test_negamax_ties_are_random_but_seeded() -> None:
     assert first == [Negamax(1, seed=s).move(*empty) for s in range(20)]
     with pytest.raises(ValueError, match="depth=0"):
         Negamax(0)
-
-
-def test_negamax_depth_four_answers_quickly_enough_to_play() -> None:
-    """Not a timing assertion: a sanity bound 20x above the 50 ms benchmark target."""
-    position = from_planes(_planes([3, 3, 2, 4]))
-    search = Negamax(4, seed=0)
-    started = time.perf_counter()
-    search.move(*position)
-    assert time.perf_counter() - started < 1.0 and search.nodes > 50
 
 
 def test_heuristic_opponents_play_legal_columns_as_described() -> None:
@@ -312,9 +301,9 @@ def agent_observation_of(planes: np.ndarray) -> np.ndarray:
     return agent_observation(planes)
 
 
-def test_replayed_next_masks_are_the_legal_columns_the_targets_maximise_over() -> None:
-    """Real games into the real buffer: each sampled next mask is the next position's legal
-    columns, and a huge Q-value on a full column never reaches the target."""
+def _filled_buffer(agent):  # type: ignore[no-untyped-def]
+    """A real replay buffer after 2,000 agent steps against the linear opponent (which fills
+    the left columns quickly, so full columns are common)."""
     from agents import replay_buffer_for
     from config import resolve_config
     from envs import make_game
@@ -328,11 +317,10 @@ def test_replayed_next_masks_are_the_legal_columns_the_targets_maximise_over() -
         },
     )
     game = make_game(config.env)
-    agent = _agent(dueling=False)
     buffer = replay_buffer_for(config, game)
     observation, _ = game.reset(seed=0)
     start = True
-    for _ in range(2_000):  # the linear opponent fills the left columns quickly
+    for _ in range(2_000):
         mask = game.action_mask()
         action = agent.act(observation, 0.3, mask)
         next_observation, reward, terminated, _, _ = game.step(action)
@@ -342,10 +330,24 @@ def test_replayed_next_masks_are_the_legal_columns_the_targets_maximise_over() -
         if terminated:
             observation, _ = game.reset()
             start = True
+    return buffer
+
+
+def _legal(observations: np.ndarray) -> np.ndarray:
+    """Open columns of ``(B, 1, 12, 7)`` observations: the top cell is empty in both planes."""
+    return (observations[:, 0, 0, :] | observations[:, 0, 6, :]) == 0
+
+
+def test_replayed_next_masks_are_the_legal_columns_the_targets_maximise_over() -> None:
+    """Real games into the real buffer: each sampled next mask is the next position's legal
+    columns, and a huge Q-value on a full column never reaches the target."""
+    agent = _agent(dueling=False)
+    buffer = _filled_buffer(agent)
     batch = buffer.sample(512, np.random.default_rng(0))
     live = batch.discounts > 0
-    top_filled = batch.next_observations[:, 0, 0, :] | batch.next_observations[:, 0, 6, :]
-    np.testing.assert_array_equal(batch.next_action_masks[live], top_filled[live] == 0)
+    np.testing.assert_array_equal(
+        batch.next_action_masks[live], _legal(batch.next_observations)[live]
+    )
     assert (~batch.next_action_masks[live]).any()  # some full columns were sampled
     # make both networks (double DQN selects with the online one) love column 0, which is
     # full in many next positions
@@ -357,6 +359,32 @@ def test_replayed_next_masks_are_the_legal_columns_the_targets_maximise_over() -
     assert full_first.any() and np.all(np.abs(targets[full_first]) < 100)
     open_first = live & batch.next_action_masks[:, 0]
     assert open_first.any() and np.all(targets[open_first] > 100)
+
+
+def test_mirrored_batches_are_transitions_of_the_mirrored_game() -> None:
+    from agents.replay import mirrored
+    from config import ConfigError, resolve_config
+
+    buffer = _filled_buffer(_agent())
+    batch = buffer.sample(256, np.random.default_rng(1))
+    flipped = mirrored(batch, np.random.default_rng(2))
+    changed = (flipped.observations != batch.observations).any(axis=(1, 2, 3))
+    assert 0.3 < changed.mean() < 0.7  # about half, and asymmetric boards do change
+    same = (flipped.actions == batch.actions) & ~changed
+    np.testing.assert_array_equal(flipped.observations[same], batch.observations[same])
+    np.testing.assert_array_equal(
+        flipped.observations[changed], batch.observations[changed][..., ::-1]
+    )
+    np.testing.assert_array_equal(flipped.actions[changed], 6 - batch.actions[changed])
+    np.testing.assert_array_equal(flipped.returns, batch.returns)
+    # the played column is legal in the mirrored board and the next masks still match
+    assert _legal(flipped.observations)[np.arange(256), flipped.actions].all()
+    live = flipped.discounts > 0
+    np.testing.assert_array_equal(
+        flipped.next_action_masks[live], _legal(flipped.next_observations)[live]
+    )
+    with pytest.raises(ConfigError, match=r"dqn\.mirror_augment=true is for mirror-symmetric"):
+        resolve_config("tetris", overrides={"dqn": {"mirror_augment": True}})
 
 
 # ---------------------------------------------------------------------------- networks
@@ -391,8 +419,17 @@ def test_drop_afterstates_are_the_boards_pettingzoo_shows_after_each_move() -> N
         np.testing.assert_array_equal(rows, graph_rows)
         for column in np.flatnonzero(mask):
             after = _planes([*moves, column])  # the next mover's view: our stones are plane 1
-            np.testing.assert_array_equal(rows[column].reshape(12, 7)[:6], after[:, :, 1])
-            np.testing.assert_array_equal(rows[column].reshape(12, 7)[6:], after[:, :, 0])
+            board = rows[column].reshape(18, 7)
+            np.testing.assert_array_equal(board[:6], after[:, :, 1])
+            np.testing.assert_array_equal(board[6:12], after[:, :, 0])
+            # the third plane marks exactly where each open column's next stone lands
+            occupied = after[:, :, 0] + after[:, :, 1]
+            for c in range(7):
+                empty = np.flatnonzero(occupied[:, c] == 0)
+                expected = np.zeros(6)
+                if empty.size:
+                    expected[empty.max()] = 1
+                np.testing.assert_array_equal(board[12:, c], expected)
 
 
 @pytest.mark.parametrize("network", ["mlp", "drop_afterstates"])
