@@ -219,14 +219,19 @@ class DQNConfig(_Model):
     """Select the next action with the online network and evaluate it with the target network
     (van Hasselt et al. 2016)."""
 
-    network: Literal["auto", "nature_cnn", "mlp", "placement", "board_cnn", "drop_afterstates"] = (
-        "auto"
-    )
+    network: Literal[
+        "auto",
+        "nature_cnn",
+        "mlp",
+        "placement",
+        "drop_afterstates",
+        "drop_afterstates_lines",
+    ] = "auto"
     """Q-network: ``nature_cnn`` (frame stacks), ``mlp`` (small boards), ``placement`` (one
-    shared MLP scoring each action's afterstate features), ``board_cnn`` (two small
-    convolutions over a two-player board's planes), ``drop_afterstates`` (one MLP valuing
-    the board after each column's drop: Connect Four); ``auto`` picks by the game's
-    observation layout (never the last two)."""
+    shared MLP scoring each action's afterstate features), ``drop_afterstates`` (one MLP
+    valuing the board after each column's drop: Connect Four) and
+    ``drop_afterstates_lines`` (the same, with a detector shared by every line of four);
+    ``auto`` picks by the game's observation layout (never the last two)."""
 
     dueling: bool = True
     """Split the head into value and advantage streams (Wang et al. 2016); not used by the

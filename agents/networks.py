@@ -13,21 +13,29 @@ from threadpoolctl import threadpool_limits
 if TYPE_CHECKING:
     from config import DQNConfig
 
-NETWORKS = ("nature_cnn", "mlp", "placement", "board_cnn", "drop_afterstates")
+NETWORKS = (
+    "nature_cnn",
+    "mlp",
+    "placement",
+    "drop_afterstates",
+    "drop_afterstates_lines",
+)
 """Q-network architectures; ``DQNConfig.network='auto'`` picks one from the observation."""
 
 PLACEMENT_FEATURE_SCALE = 1.0 / 16.0
 
 BOARD_PLANES = 2
-"""``board_cnn`` reads a ``(1, 2 * rows, columns)`` observation as two stacked planes (the
-mover's stones, then the other player's), as Connect Four's wrapper lays them out."""
+"""The afterstate networks read a ``(1, 2 * rows, columns)`` observation as two stacked planes
+(the mover's stones, then the other player's), as Connect Four's wrapper lays them out."""
 
 AFTERSTATE_PLANES = 3
 """Planes per ``drop_afterstates`` row: the mover's stones, the other player's, where the
 next stone of each column lands."""
 
-BOARD_FILTERS = 64
-"""Filters of each ``board_cnn`` convolution."""
+LINE_FEATURES = 32
+"""Features the ``drop_afterstates_lines`` detector computes per line of four."""
+
+
 """Scale of placement features (small counts, mostly below 64) before the first layer."""
 
 
@@ -55,9 +63,13 @@ def q_network_for(
     """Build the Q-network a learner config asks for (the one place that maps config to
     architecture: the ``build_dqn`` step and the agent's target network both use it)."""
     kind = resolve_network(config.network, observation_shape, num_actions)
-    if kind == "drop_afterstates":
+    if kind in ("drop_afterstates", "drop_afterstates_lines"):
         return build_afterstate_network(
-            observation_shape, num_actions, hidden_units=config.hidden_units, name=name
+            observation_shape,
+            num_actions,
+            hidden_units=config.hidden_units,
+            name=name,
+            lines=kind == "drop_afterstates_lines",
         )
     if kind == "placement":
         return build_placement_network(
@@ -70,7 +82,6 @@ def q_network_for(
         hidden_units=config.hidden_units,
         name=name,
         convolutional=kind == "nature_cnn",
-        board=kind == "board_cnn",
     )
 
 
@@ -81,7 +92,6 @@ def build_q_network(
     hidden_units: int = 512,
     name: str = "q_network",
     convolutional: bool = True,
-    board: bool = False,
 ) -> keras.Model:
     """The Nature DQN torso (Mnih et al. 2015) with a plain or dueling head.
 
@@ -98,10 +108,6 @@ def build_q_network(
         hidden_units: Width of the fully connected layer(s).
         name: Model name.
         convolutional: Use the Nature convolutions (else an MLP on the flat observation).
-        board: A small-board torso instead: the observation's rows are :data:`BOARD_PLANES`
-            stacked planes, read as channels by two 'same'-padded convolutions (4x4, then
-            3x3, :data:`BOARD_FILTERS` each), so every cell sees its four-in-a-row
-            neighbourhood.
 
     Returns:
         A ready Keras functional model mapping observations to Q-values.
@@ -111,23 +117,9 @@ def build_q_network(
     if num_actions < 1:
         raise ValueError(f"num_actions={num_actions!r} must be at least 1")
     inputs = keras.Input(shape=observation_shape, dtype="uint8", name="observation")
-    if board:
-        stack, height, width = observation_shape
-        if stack != 1 or height % BOARD_PLANES:
-            raise ValueError(
-                f"observation_shape={observation_shape!r} must be (1, {BOARD_PLANES} * rows, "
-                "columns) for a board_cnn"
-            )
-        planes = (BOARD_PLANES, height // BOARD_PLANES, width)
-        x = layers.Reshape(planes, name="board_planes")(inputs)
-        x = layers.Permute((2, 3, 1), name="planes_to_channels")(x)
-        x = layers.Rescaling(1.0, name="scale")(x)
-        x = layers.Conv2D(BOARD_FILTERS, 4, padding="same", activation="relu", name="conv1")(x)
-        x = layers.Conv2D(BOARD_FILTERS, 3, padding="same", activation="relu", name="conv2")(x)
-    else:
-        x = layers.Permute((2, 3, 1), name="stack_to_channels")(inputs)
-        x = layers.Rescaling(1.0 / 255.0 if convolutional else 0.5, name="scale")(x)
-    if convolutional and not board:
+    x = layers.Permute((2, 3, 1), name="stack_to_channels")(inputs)
+    x = layers.Rescaling(1.0 / 255.0 if convolutional else 0.5, name="scale")(x)
+    if convolutional:
         x = layers.Conv2D(32, 8, strides=4, activation="relu", name="conv1")(x)
         x = layers.Conv2D(64, 4, strides=2, activation="relu", name="conv2")(x)
         x = layers.Conv2D(64, 3, strides=1, activation="relu", name="conv3")(x)
@@ -210,6 +202,49 @@ class DropAfterstates(layers.Layer):
         return keras.ops.reshape(planes, (-1, columns, AFTERSTATE_PLANES * rows * columns))
 
 
+def line_indices(rows: int, columns: int) -> np.ndarray:
+    """Indices into a flattened ``(AFTERSTATE_PLANES, rows, columns)`` afterstate of every line
+    of four cells (horizontal, vertical, both diagonals), each cell in every plane:
+    ``(lines, planes * 4)`` (69 lines on Connect Four's 6x7 board)."""
+    cells = []
+    for r in range(rows):
+        for c in range(columns):
+            for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                end_r, end_c = r + 3 * dr, c + 3 * dc
+                if 0 <= end_r < rows and 0 <= end_c < columns:
+                    cells.append([(r + k * dr) * columns + c + k * dc for k in range(4)])
+    line = np.array(cells)  # (lines, 4) cell numbers
+    plane = rows * columns * np.arange(AFTERSTATE_PLANES)
+    return (plane[None, :, None] + line[:, None, :]).reshape(len(line), -1)
+
+
+@keras.saving.register_keras_serializable(package="zenrl")
+class LinesOfFour(layers.Layer):
+    """The cells of every line of four of each afterstate: ``(batch, actions, lines, 12)``
+    (four cells in each of the three planes); a Dense layer on them is one detector shared by
+    all lines, like a convolution whose windows are the lines that can win."""
+
+    def __init__(self, rows: int, columns: int, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.rows, self.columns = rows, columns
+        self._indices = line_indices(rows, columns)
+
+    def call(self, inputs):  # type: ignore[no-untyped-def]
+        grouped = keras.ops.take(inputs, self._indices.reshape(-1), axis=-1)
+        return keras.ops.reshape(grouped, (-1, inputs.shape[1], *self._indices.shape))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rows": self.rows, "columns": self.columns}
+
+
+@keras.saving.register_keras_serializable(package="zenrl")
+class SumOverLines(layers.Layer):
+    """Sum the line features over the lines: counts such as open threes per player."""
+
+    def call(self, inputs):  # type: ignore[no-untyped-def]
+        return keras.ops.sum(inputs, axis=2)
+
+
 def drop_afterstates(observation: np.ndarray) -> np.ndarray:
     """:class:`DropAfterstates` for one observation ``(1, 2 * rows, columns)``, in numpy."""
     x = observation[0].astype(np.float32)
@@ -234,6 +269,7 @@ def build_afterstate_network(
     num_actions: int,
     hidden_units: int = 256,
     name: str = "q_network",
+    lines: bool = False,
 ) -> keras.Model:
     """A drop-game afterstate value network: ``Q(s, a) = V(board after dropping in a)``.
 
@@ -261,6 +297,12 @@ def build_afterstate_network(
         )
     inputs = keras.Input(shape=observation_shape, dtype="uint8", name="observation")
     x = DropAfterstates(name="afterstates")(inputs)
+    if lines:  # what each line of four holds, summed over the board, next to the cells
+        rows, columns = observation_shape[1] // BOARD_PLANES, observation_shape[2]
+        grouped = LinesOfFour(rows, columns, name="lines_of_four")(x)
+        features = layers.Dense(LINE_FEATURES, activation="relu", name="line_features")(grouped)
+        totals = SumOverLines(name="line_totals")(features)
+        x = layers.Concatenate(name="cells_and_lines")([x, totals])
     x = layers.Dense(hidden_units, activation="relu", name="hidden1")(x)
     x = layers.Dense(hidden_units, activation="relu", name="hidden2")(x)
     x = layers.Dense(1, name="afterstate_value")(x)
@@ -312,18 +354,13 @@ class NumpyQNetwork:
             if isinstance(layer, layers.Conv2D)
         }
         self._convolutions = list(self._strides)
-        self._same = [
-            layer.name
-            for layer in model.layers
-            if isinstance(layer, layers.Conv2D) and layer.padding == "same"
-        ]
-        self._planes = next(
-            (layer.target_shape for layer in model.layers if layer.name == "board_planes"), None
-        )
         self.dueling = any(layer.name == "advantage" for layer in model.layers)
         names = {layer.name for layer in model.layers}
         self._scale = np.float32(model.get_layer("scale").scale if "scale" in names else 1.0)
         self._drops = "afterstates" in names
+        lines = model.get_layer("lines_of_four") if "lines_of_four" in names else None
+        self._line_board = None if lines is None else (lines.rows, lines.columns)
+        self._lines = None if lines is None else line_indices(lines.rows, lines.columns)
         self._params: dict[str, list[np.ndarray]] = {}
         self.set_weights([w.numpy() for w in model.weights])
 
@@ -353,11 +390,10 @@ class NumpyQNetwork:
             "placement": isinstance(self, NumpyPlacementNetwork),
             "layout": [list(entry) for entry in self._layout],
             "strides": dict(self._strides),
-            "same": list(self._same),
-            "planes": None if self._planes is None else list(self._planes),
             "dueling": self.dueling,
             "scale": float(self._scale),
             "drops": self._drops,
+            "line_board": None if self._line_board is None else list(self._line_board),
             "weights": self.get_weights(),
         }
 
@@ -370,24 +406,24 @@ class NumpyQNetwork:
         network._layout = [(name, int(i), tuple(shape)) for name, i, shape in state["layout"]]
         network._strides = {str(k): int(v) for k, v in state["strides"].items()}
         network._convolutions = list(network._strides)
-        network._same = [str(name) for name in state["same"]]
-        network._planes = None if state["planes"] is None else tuple(state["planes"])
         network.dueling = bool(state["dueling"])
         network._scale = np.float32(state["scale"])
         network._drops = bool(state["drops"])
+        board = state["line_board"]
+        if board is None:
+            network._line_board, network._lines = None, None
+        else:
+            network._line_board = (int(board[0]), int(board[1]))
+            network._lines = line_indices(int(board[0]), int(board[1]))
         network._params = {}
         network.set_weights(state["weights"])
         return network
 
     def __call__(self, observation: np.ndarray) -> np.ndarray:
         """Q-values of one ``(stack, height, width)`` uint8 observation."""
-        if self._planes is not None:
-            observation = observation.reshape(self._planes)
         x = observation.transpose(1, 2, 0).astype(np.float32) * self._scale
         for name in self._convolutions:
             kernel, bias = self._params[name]
-            if name in self._same:
-                x = _same_padding(x, kernel.shape[0], kernel.shape[1])
             x = _conv_relu(x, kernel, bias, self._strides[name])
         features = x.reshape(-1)
         if self.dueling:
@@ -413,6 +449,9 @@ class NumpyPlacementNetwork(NumpyQNetwork):
         planes, whose afterstates are made here)."""
         if self._drops:
             x = drop_afterstates(observation)
+            if self._lines is not None:
+                totals = self._dense(x[:, self._lines], "line_features", relu=True).sum(axis=1)
+                x = np.concatenate([x, totals], axis=1)
         else:
             x = observation[0].astype(np.float32) * self._scale
         x = self._dense(self._dense(x, "hidden1", relu=True), "hidden2", relu=True)
@@ -433,13 +472,6 @@ def _single_threaded_blas() -> None:
     if not _BLAS_LIMITED:
         threadpool_limits(limits=1, user_api="blas")
         _BLAS_LIMITED = True
-
-
-def _same_padding(x: np.ndarray, kernel_h: int, kernel_w: int) -> np.ndarray:
-    """Zero-pad an (H, W, C) image as Keras's stride-1 'same' padding does (the extra row or
-    column of an even kernel goes after)."""
-    top, left = (kernel_h - 1) // 2, (kernel_w - 1) // 2
-    return np.pad(x, ((top, kernel_h - 1 - top), (left, kernel_w - 1 - left), (0, 0)))
 
 
 def _conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:

@@ -432,7 +432,7 @@ def test_drop_afterstates_are_the_boards_pettingzoo_shows_after_each_move() -> N
                 np.testing.assert_array_equal(board[12:, c], expected)
 
 
-@pytest.mark.parametrize("network", ["mlp", "drop_afterstates"])
+@pytest.mark.parametrize("network", ["mlp", "drop_afterstates", "drop_afterstates_lines"])
 def test_connect_four_networks_act_like_their_keras_models(network: str) -> None:
     import keras
 
