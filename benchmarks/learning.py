@@ -4,6 +4,7 @@
     python benchmarks/learning.py --config configs/breakout.yaml    # Atari-100k (about an hour)
     python benchmarks/learning.py --steps 50000 --seed 1
     python benchmarks/learning.py --game tetris --minutes 30        # Tetris's learning target
+    python benchmarks/learning.py --game connect4 --minutes 30      # Connect Four's
 
 Uses the plain-Python core (no ZenML), the same code the pipeline's ``train`` and ``evaluate``
 steps call, and prints the evaluation table, the agent's and the random policy's mean score on

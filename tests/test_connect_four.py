@@ -432,6 +432,25 @@ def test_drop_afterstates_are_the_boards_pettingzoo_shows_after_each_move() -> N
                 np.testing.assert_array_equal(board[12:, c], expected)
 
 
+def test_lines_of_four_are_the_69_winning_lines() -> None:
+    from agents.networks import line_indices
+
+    lines = line_indices(6, 7)
+    assert lines.shape == (69, 12)  # 24 horizontal, 21 vertical, 2 x 12 diagonal
+    wins = set()
+    for line in lines:
+        cells = line[:4]  # plane 0; planes 1 and 2 are the same cells shifted by 42 and 84
+        np.testing.assert_array_equal(line[4:8], cells + 42)
+        np.testing.assert_array_equal(line[8:], cells + 84)
+        position = 0
+        for cell in cells:  # as a bitboard: every line of four must be a win
+            row, column = divmod(int(cell), 7)
+            position |= 1 << (7 * column + (5 - row))
+        assert is_win(position)
+        wins.add(frozenset(cells.tolist()))
+    assert len(wins) == 69
+
+
 @pytest.mark.parametrize("network", ["mlp", "drop_afterstates", "drop_afterstates_lines"])
 def test_connect_four_networks_act_like_their_keras_models(network: str) -> None:
     import keras
