@@ -171,7 +171,7 @@ class LeagueConfig(_Model):
     window: int = Field(500, ge=10)
     """Training games the win rate is taken over; the count restarts after each admission."""
 
-    max_pool_size: int = Field(10, ge=2)
+    max_pool_size: int = Field(12, ge=2)
     """Most opponents in the pool, fixed ones included; the oldest snapshot leaves first."""
 
     snapshot_epsilon: float = Field(0.05, ge=0.0, le=1.0)
@@ -185,10 +185,12 @@ class ConnectFourConfig(_Model):
     """Which wrapper family this config is for."""
 
     opponents: list[str] = Field(
-        default_factory=lambda: [*CONNECT_FOUR_HEURISTICS, "negamax:1", "negamax:2"]
+        default_factory=lambda: [*CONNECT_FOUR_HEURISTICS, "negamax:1", *["negamax:2"] * 3]
     )
-    """Opponent pool; each episode samples one: ``random``, ``same_column``, ``linear``,
-    ``beat_last`` or ``negamax:<depth>`` (depth 1-9)."""
+    """The fixed opponents the league's pool starts with; each training game draws one
+    uniformly: ``random``, ``same_column``, ``linear``, ``beat_last`` or ``negamax:<depth>``
+    (depth 1-9). A name listed more than once is drawn that much more often: by default
+    ``negamax:2``, the hardest, three times as often as the others."""
 
     league: LeagueConfig = Field(default_factory=LeagueConfig)
     """Self-play: snapshots of the learner that join the pool during training."""
