@@ -201,7 +201,8 @@ def evaluate_only(config: RunConfig, source: str) -> int:
         found = find_trained_agent(config.game, source)
     except AgentNotFoundError as exc:
         _fail(f"--evaluate-only: {exc}")
-    print(f"evaluating {found.label} on {config.evaluate.episodes} episodes")
+    per = " per opponent and seat" if config.env.kind == "connect4" else ""
+    print(f"evaluating {found.label} on {config.evaluate.episodes} episodes{per}")
     from pipelines import evaluation_run
 
     run = evaluation_run(config)(config=config, source=source)

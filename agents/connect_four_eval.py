@@ -69,9 +69,9 @@ def round_robin(
 ) -> list[Game]:
     """Every pair of named opponents plays ``games_per_seat`` games with each as first player
     (seeded: the same games every time)."""
-    from envs.connect_four import _pettingzoo_env, make_opponent
+    from envs.connect_four import make_opponent, pettingzoo_env
 
-    env = _pettingzoo_env()
+    env = pettingzoo_env()
     games: list[Game] = []
     for a, b in combinations(names, 2):
         for first, second in ((a, b), (b, a)):

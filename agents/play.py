@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from envs.connect_four import COLUMNS, _pettingzoo_env, agent_observation
+from envs.connect_four import COLUMNS, agent_observation, pettingzoo_env
 
 EMPTY, HUMAN, AGENT = 0, 1, 2
 """Cell values of :meth:`PlaySession.board`."""
@@ -46,7 +46,7 @@ class PlaySession:
         self.agent = agent
         self.human_first = human_first
         self._human_seat = "player_0" if human_first else "player_1"
-        self._env = _pettingzoo_env()
+        self._env = pettingzoo_env()
         self._env.reset()
         self.moves: list[int] = []
         """Columns played so far, both players, in order."""

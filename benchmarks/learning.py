@@ -39,6 +39,9 @@ def main() -> int:
         "--minutes", type=float, default=None, help="also stop training after this wall time"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--save-agent", type=Path, default=None, help="pickle the trained agent to this file"
+    )
     args = parser.parse_args()
 
     if args.config is None and args.game is None:
@@ -71,6 +74,11 @@ def main() -> int:
         should_stop=(lambda: time.perf_counter() > deadline) if deadline else None,
     )
     train_seconds = time.perf_counter() - started
+    if args.save_agent:
+        import pickle
+
+        args.save_agent.parent.mkdir(parents=True, exist_ok=True)
+        args.save_agent.write_bytes(pickle.dumps(agent, protocol=5))
 
     started = time.perf_counter()
     results = evaluate_against_baselines(agent, config)

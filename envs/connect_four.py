@@ -59,7 +59,9 @@ def agent_observation(planes: np.ndarray, out: np.ndarray | None = None) -> np.n
     return out
 
 
-def _pettingzoo_env() -> Any:
+def pettingzoo_env() -> Any:
+    """A fresh PettingZoo ``connect_four_v3`` AEC environment (the game every Connect Four
+    component plays: the wrapper, the evaluation round robin, the play app)."""
     with warnings.catch_warnings():  # PettingZoo 1.27 flags its classic module API as old
         warnings.simplefilter("ignore", DeprecationWarning)
         from pettingzoo.classic import connect_four_v3
@@ -120,7 +122,7 @@ class ConnectFourGame(GameWrapper):
         )
         self.action_space = gym.spaces.Discrete(COLUMNS)
         self.action_meanings = [f"column_{c}" for c in range(COLUMNS)]
-        self._env = _pettingzoo_env()
+        self._env = pettingzoo_env()
         self._mask = np.ones(COLUMNS, dtype=bool)
         self._observation = np.zeros(self.observation_space.shape, dtype=np.uint8)
         self._moves: list[int] = []
