@@ -270,19 +270,26 @@ def _finish_onboarding_survey(url: str) -> None:
 
 
 # ---------------------------------------------------------------------------- the browser
-@pytest.fixture()
-def driver(tmp_path: Path) -> Iterator[WebDriver]:
+@contextlib.contextmanager
+def headless_chromium(profile: Path, page_load_seconds: int) -> Iterator[WebDriver]:
+    """Debian's Chromium through its chromedriver, with a private profile; quit on exit."""
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options.add_argument(f"--user-data-dir={profile}")
     browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    browser.set_page_load_timeout(WAIT_SECONDS)
+    browser.set_page_load_timeout(page_load_seconds)
     try:
         yield browser
     finally:
         browser.quit()
+
+
+@pytest.fixture()
+def driver(tmp_path: Path) -> Iterator[WebDriver]:
+    with headless_chromium(tmp_path / "chromium-profile", WAIT_SECONDS) as browser:
+        yield browser
 
 
 def _wait(driver: WebDriver) -> WebDriverWait[WebDriver]:

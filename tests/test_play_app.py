@@ -25,9 +25,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_tiny_pipeline
-from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
@@ -35,9 +33,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from test_dashboard import (
     CHROMEDRIVER,
     CHROMIUM,
-    CHROMIUM_FLAGS,
     _free_port,
     assert_screenshot,
+    headless_chromium,
     keep_evidence,
 )
 
@@ -126,17 +124,8 @@ def running_app(trained_run: str, tmp_path_factory: pytest.TempPathFactory) -> I
 # ---------------------------------------------------------------------------- the browser
 @pytest.fixture()
 def driver(tmp_path: Path) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    browser.set_page_load_timeout(WAIT_SECONDS)
-    try:
+    with headless_chromium(tmp_path / "chromium-profile", WAIT_SECONDS) as browser:
         yield browser
-    finally:
-        browser.quit()
 
 
 def _wait(driver: WebDriver) -> WebDriverWait[WebDriver]:
