@@ -46,13 +46,15 @@ def _mean(values: list[float]) -> float:
 
 def play_game(first: Opponent, second: Opponent, rng: np.random.Generator, env: Any) -> float:
     """One game of PettingZoo's Connect Four; the first player's points (1, 0.5 or 0)."""
+    from envs.connect_four import final_reward
+
     env.reset()
     players, last, turn = (first, second), None, 0
     while True:
-        observation, _, terminated, truncated, _ = env.last()
-        if terminated or truncated:
-            reward = env.rewards["player_0"]
+        reward = final_reward(env, "player_0")
+        if reward is not None:
             return 1.0 if reward > 0 else 0.0 if reward < 0 else 0.5
+        observation, *_ = env.last()
         mask = observation["action_mask"]
         column = int(players[turn](observation["observation"], mask, last, rng))
         if not mask[column]:

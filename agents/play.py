@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from envs.connect_four import COLUMNS, agent_observation, pettingzoo_env
+from envs.connect_four import COLUMNS, agent_observation, final_reward, pettingzoo_env
 
 EMPTY, HUMAN, AGENT = 0, 1, 2
 """Cell values of :meth:`PlaySession.board`."""
@@ -121,9 +121,8 @@ class PlaySession:
     def _play(self, column: int) -> None:
         self._env.step(column)
         self.moves.append(column)
-        env = self._env
-        if any(env.terminations.values()) or any(env.truncations.values()):
-            reward = env.rewards[self._human_seat]
+        reward = final_reward(self._env, self._human_seat)
+        if reward is not None:
             self.result = "human" if reward > 0 else "agent" if reward < 0 else "draw"
 
     def _not_your_turn(self, who: str) -> str:

@@ -59,6 +59,14 @@ def agent_observation(planes: np.ndarray, out: np.ndarray | None = None) -> np.n
     return out
 
 
+def final_reward(env: Any, seat: str) -> float | None:
+    """``seat``'s reward (+1, 0 or -1) once a PettingZoo Connect Four game is over, else
+    ``None``."""
+    if not any(env.terminations.values()) and not any(env.truncations.values()):
+        return None
+    return float(env.rewards[seat])
+
+
 def pettingzoo_env() -> Any:
     """A fresh PettingZoo ``connect_four_v3`` AEC environment (the game every Connect Four
     component plays: the wrapper, the evaluation round robin, the play app)."""
@@ -146,10 +154,9 @@ class ConnectFourGame(GameWrapper):
 
     def _finished(self) -> str | None:
         """``win``/``loss``/``draw`` from the agent's view once the game is over."""
-        env = self._env
-        if not any(env.terminations.values()) and not any(env.truncations.values()):
+        reward = final_reward(self._env, self._agent_seat())
+        if reward is None:
             return None
-        reward = env.rewards[self._agent_seat()]
         return "win" if reward > 0 else "loss" if reward < 0 else "draw"
 
     def _make_opponent(self, name: str, seed: int | None) -> Opponent:
