@@ -16,6 +16,7 @@ This module is imported by the CLI before ZenML starts, so it only imports pydan
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -122,6 +123,10 @@ class TetrisConfig(_Model):
     rom: str | None = None
     """Path of a Game Boy ROM whose cartridge title is ``TETRIS`` or ``DMGTRIS`` (Pandora's
     Blocks); never shipped, checked by its header title."""
+
+    rom_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    """SHA-256 of that ROM, pinned by the CLI, which also stores the ROM as an artifact: a step
+    on a machine without the file fetches it from the artifact store by this digest."""
 
     action_mode: Literal["placements", "buttons"] = "placements"
     """``placements``: an action is the piece's final (rotation, column), played as button
@@ -329,8 +334,15 @@ class TrainConfig(_Model):
     """Newest checkpoints kept per game; older checkpoints' data is deleted from the artifact
     store."""
 
+    steps_per_run: int | None = Field(None, ge=1)
+    """On a schedule: agent steps each run trains beyond the agent of the schedule's previous
+    run, which it continues (continual training); ``null`` uses ``steps``. Runs that are not
+    scheduled ignore it."""
+
     tensorboard_dir: str | None = "runs"
-    """Directory for TensorBoard scalars, one sub-directory per run; ``null`` turns them off."""
+    """Directory for TensorBoard scalars, one sub-directory per run, copied into the artifact
+    store (``tensorboard/<game>/<run>``) at each checkpoint and at the end; ``null`` turns them
+    off."""
 
     deterministic_ops: bool = False
     """Turn on TensorFlow op determinism (bit-exact repeats and resumes, somewhat slower)."""
@@ -530,3 +542,66 @@ def resolve_config(
         return RunConfig.model_validate(base)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, source)) from None
+
+
+# ---------------------------------------------------------------- schedules (--schedule)
+SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+"""Schedule names: also the Airflow DAG id, so letters, digits, ``_``, ``.`` and ``-``."""
+
+CRON_MACROS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly")
+CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+"""The five fields of a cron expression and their ranges, as Airflow and Kubernetes read them."""
+
+_CRON_ITEM = re.compile(r"^(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?$")
+
+
+def check_cron(expression: str) -> str:
+    """Validate a five-field cron expression (or an ``@daily``-style macro).
+
+    Raises:
+        ConfigError: Naming the field and value that are wrong, and what is allowed.
+    """
+    text = expression.strip()
+    if text in CRON_MACROS:
+        return text
+    fields = text.split()
+    if len(fields) != len(CRON_FIELDS):
+        raise ConfigError(
+            f"--schedule {expression!r} has {len(fields)} fields; a cron expression has five "
+            f"(minute hour day-of-month month day-of-week), e.g. '0 3 * * *', or one of "
+            f"{', '.join(CRON_MACROS)}"
+        )
+    for value, (name, low, high) in zip(fields, CRON_FIELDS, strict=True):
+        for item in value.split(","):
+            match = _CRON_ITEM.match(item)
+            if match is not None:
+                _, first, last, step = match.groups()
+                bounds = [int(n) for n in (first, last) if n is not None]
+                valid = all(low <= n <= high for n in bounds) and bounds == sorted(bounds)
+                valid = valid and (step is None or int(step) >= 1)
+            if match is None or not valid:
+                raise ConfigError(
+                    f"--schedule {expression!r}: {name} field {value!r} is invalid; allowed: "
+                    f"*, numbers {low}-{high}, ranges a-b, lists a,b and steps */n"
+                )
+    return " ".join(fields)
+
+
+def check_schedule_name(name: str) -> str:
+    """Validate a schedule name (it is also the orchestrator's DAG id).
+
+    Raises:
+        ConfigError: The name has characters or a length the orchestrators refuse.
+    """
+    if not SCHEDULE_NAME.match(name):
+        raise ConfigError(
+            f"--schedule-name {name!r} is invalid; use 1-80 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return name

@@ -5,6 +5,9 @@
     python run_pipeline.py --config configs/breakout_quick.yaml
     python run_pipeline.py --game tetris                      # native Game Boy rules engine
     python run_pipeline.py --game tetris --rom roms/tetris.gb # the real cartridge in PyBoy
+    python run_pipeline.py --game breakout --stack zenrl-airflow --schedule "0 3 * * *"
+    python run_pipeline.py --list-schedules
+    python run_pipeline.py --delete-schedule dqn_breakout_schedule
 
 Every value is validated before ZenML starts: a bad flag or config value exits with code 2
 and one line naming the field, the value and what is allowed.
@@ -98,6 +101,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-cache", action="store_true", help="re-run every step instead of reusing caches"
     )
+    remote = parser.add_argument_group("stacks and schedules")
+    remote.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="run on this ZenML stack (for this command only; default: the active stack)",
+    )
+    remote.add_argument(
+        "--schedule",
+        metavar="CRON",
+        help="register a schedule instead of running once: each tick continues the previous "
+        "tick's agent and trains train.steps_per_run (default --steps) further agent steps; "
+        "needs a stack whose orchestrator runs schedules (e.g. zenrl-airflow)",
+    )
+    remote.add_argument(
+        "--schedule-name",
+        metavar="NAME",
+        help="name of the schedule (default dqn_<game>_schedule); also the Airflow DAG id",
+    )
+    remote.add_argument(
+        "--list-schedules", action="store_true", help="list the schedules and their last runs"
+    )
+    remote.add_argument(
+        "--delete-schedule",
+        metavar="NAME",
+        help="delete a schedule: ZenML's record and the orchestrator's DAG",
+    )
     return parser
 
 
@@ -132,8 +161,39 @@ def parse_config(argv: list[str] | None = None) -> RunConfig:
     return _parse(argv)[1]
 
 
+def _check_schedule_flags(args: argparse.Namespace) -> None:
+    """Flag combinations around --schedule, checked before ZenML starts."""
+    from config import check_cron, check_schedule_name
+
+    if args.schedule is None:
+        if args.schedule_name is not None:
+            _fail("--schedule-name names a schedule: pass --schedule 'CRON' with it")
+        return
+    for flag, value in (
+        ("--resume", args.resume),
+        ("--evaluate-only", args.evaluate_only),
+        ("--run-name", args.run_name),
+    ):
+        if value is not None:
+            why = (
+                "each tick's run is named <schedule>_<date>_<time>"
+                if flag == "--run-name"
+                else "a schedule continues its own previous run"
+                if flag == "--resume"
+                else "a schedule trains"
+            )
+            _fail(f"{flag} does not go with --schedule: {why}")
+    try:
+        args.schedule = check_cron(args.schedule)
+        if args.schedule_name is not None:
+            check_schedule_name(args.schedule_name)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
 def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, RunConfig]:
     args = build_parser().parse_args(argv)
+    _check_schedule_flags(args)
     game = args.game
     if game is None and args.config is not None:
         from config import load_yaml
@@ -205,6 +265,7 @@ def evaluate_only(config: RunConfig, source: str) -> int:
     print(f"evaluating {found.label} on {config.evaluate.episodes} episodes{per}")
     from pipelines import evaluation_run
 
+    _store_rom(config)
     run = evaluation_run(config)(config=config, source=source)
     return _report(run)
 
@@ -216,6 +277,13 @@ def _report(run: Any) -> int:
     from zenml.client import Client
 
     run = Client().get_pipeline_run(run.id)
+    if not run.status.is_finished:
+        # an orchestrator that runs the pipeline elsewhere (Airflow) returns at submission
+        print(
+            f"run {run.name} submitted to stack {run.stack.name if run.stack else '?'} "
+            f"(status {run.status.value}); follow it in the ZenML dashboard"
+        )
+        return 0
     if run.status.value != "completed":
         print(f"run {run.name} ended with status {run.status.value}", file=sys.stderr)
         return 1
@@ -235,9 +303,92 @@ def _report(run: Any) -> int:
     return 0
 
 
+def _schedule_admin(args: argparse.Namespace) -> int:
+    """--list-schedules and --delete-schedule (with an optional --stack)."""
+    from pipelines.schedules import ScheduleError, delete_schedule, format_schedules, list_schedules
+
+    try:
+        if args.stack is not None:
+            use_stack_or_fail(args.stack)
+        if args.delete_schedule is not None:
+            for line in delete_schedule(args.delete_schedule):
+                print(line)
+        else:
+            print(format_schedules(list_schedules()))
+    except ScheduleError as exc:
+        _fail(str(exc))
+    return 0
+
+
+def use_stack_or_fail(name: str) -> None:
+    """--stack: this command runs on stack ``name`` (the user's active stack is unchanged)."""
+    from pipelines.schedules import ScheduleError, use_stack
+
+    try:
+        use_stack(name)
+    except ScheduleError as exc:
+        _fail(str(exc))
+
+
+def _store_rom(config: RunConfig) -> None:
+    """Store the run's ROM as an artifact, so that workers without the file can play it."""
+    digest = getattr(config.env, "rom_sha256", None)
+    rom = getattr(config.env, "rom", None)
+    if digest is None or rom is None:
+        return
+    from materializers.rom import store_rom
+
+    print(f"ROM {rom} stored as artifact {store_rom(rom, digest)}")
+
+
+def schedule_training(args: argparse.Namespace, config: RunConfig) -> int:
+    """Register the schedule on the active stack; each tick is one continuing training run."""
+    from zenml.config.schedule import Schedule
+
+    from pipelines import training_run
+    from pipelines.schedules import (
+        ScheduleError,
+        check_can_schedule,
+        clear_leftover,
+        default_schedule_name,
+        discard_failed_submission,
+    )
+
+    name = args.schedule_name or default_schedule_name(config.game)
+    try:
+        stack = check_can_schedule()
+        note = clear_leftover(name)
+    except ScheduleError as exc:
+        _fail(str(exc))
+    if note:
+        print(note)
+    _store_rom(config)
+    per_run = config.train.steps_per_run or config.train.steps
+    try:
+        training_run(config, Schedule(name=name, cron_expression=args.schedule))(config=config)
+    except BaseException:
+        discard_failed_submission(name)  # a retry must not find a half-registered schedule
+        raise
+    print(
+        f"schedule {name!r} registered on stack {stack.name!r}: cron {args.schedule!r}; each "
+        f"run continues the previous run's agent and trains {per_run:,} more agent steps, then "
+        f"is evaluated and promoted if it beats production.\n"
+        f"  list: python run_pipeline.py --list-schedules\n"
+        f"  stop: python run_pipeline.py --delete-schedule {name}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    admin = build_parser().parse_args(argv)
+    if admin.list_schedules or admin.delete_schedule is not None:
+        return _schedule_admin(admin)
     args, config = _parse(argv)
+    if args.stack is not None:
+        use_stack_or_fail(args.stack)
+    if args.schedule is not None:
+        return schedule_training(args, config)
     if args.evaluate_only is not None:
         return evaluate_only(config, args.evaluate_only)
     if config.train.steps <= config.replay.warmup_steps:
@@ -257,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     from agents.interrupts import TrainingInterrupted
     from pipelines import training_run
 
+    _store_rom(config)
     try:
         run = training_run(config)(config=config)
     except TrainingInterrupted as exc:

@@ -1,4 +1,5 @@
-"""TensorBoard scalars for a training run (``tensorboard --logdir runs``)."""
+"""TensorBoard scalars for a training run (``tensorboard --logdir runs``); the ``train`` step
+copies the event files into the artifact store.."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ class ScalarWriter:
                 if value is None or math.isnan(value):
                     continue
                 tf.summary.scalar(name, float(value))
+
+    def flush(self) -> None:
+        """Write buffered scalars to the event file (before it is copied elsewhere)."""
+        self._writer.flush()
 
     def close(self) -> None:
         """Flush and close the event file."""

@@ -164,8 +164,9 @@ def check_game_assets(config: RunConfig) -> RunConfig:
     """Check the files a game needs before ZenML starts, and pin them in the config.
 
     For Tetris on PyBoy the ROM (``env.rom`` or ``$ZENRL_TETRIS_ROM``) must exist and carry a
-    supported cartridge title; its absolute path is written into the config, so every step
-    (in any process) plays the same file.
+    supported cartridge title; its absolute path and SHA-256 are written into the config, so
+    every step (in any process, on any machine that can fetch it by digest) plays the same
+    file.
 
     Raises:
         ConfigError: One line naming the file, how it was checked and where to get one.
@@ -181,7 +182,9 @@ def check_game_assets(config: RunConfig) -> RunConfig:
         backend, rom = resolve_backend(config.env)
         if backend == "pyboy" and rom is not None:
             info = check_rom(rom)
-            env = config.env.model_copy(update={"rom": str(Path(info.path).resolve())})
+            env = config.env.model_copy(
+                update={"rom": str(Path(info.path).resolve()), "rom_sha256": info.sha256}
+            )
             return config.model_copy(update={"env": env})
     except (RomError, ValueError) as exc:
         raise ConfigError(f"--rom: {exc}") from None

@@ -184,10 +184,10 @@ class TetrisGame(GameWrapper):
 
     def _make_backend(self) -> TetrisBackend:
         if self.backend_name == "pyboy":
-            from envs.tetris_pyboy import PyBoyTetris
+            from envs.tetris_pyboy import PyBoyTetris, locate_rom
 
-            assert self.rom is not None
-            return PyBoyTetris(self.rom, start_level=self.config.start_level)
+            rom = locate_rom(self.rom, self.config.rom_sha256)
+            return PyBoyTetris(rom, start_level=self.config.start_level)
         return NativeTetris(start_level=self.config.start_level)
 
     # ------------------------------------------------------------------ gymnasium API

@@ -35,6 +35,10 @@ SUPPORTED_TITLES = {
 }
 """Cartridge header titles this backend plays, with where to get each ROM."""
 
+ROM_CACHE_ENV_VAR = "ZENRL_ROM_CACHE"
+"""Environment variable naming the ROM cache: ROMs fetched from the artifact store by SHA-256
+(default ``~/.cache/zenrl/roms``)."""
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ROM_DIR = REPO_ROOT / "roms"
 """Where :func:`find_local_rom` looks for ``*.gb`` / ``*.gbc`` files (gitignored)."""
@@ -163,6 +167,46 @@ def check_rom(path: str | Path) -> RomInfo:
     if title not in SUPPORTED_TITLES:
         raise RomError(f"{rom} has cartridge title {title!r}, not supported: {_where_to_get()}")
     return RomInfo(path=str(rom), title=title, sha256=hashlib.sha256(data).hexdigest())
+
+
+def rom_cache_dir() -> Path:
+    """Where ROMs fetched by digest are kept: ``$ZENRL_ROM_CACHE`` or ``~/.cache/zenrl/roms``."""
+    configured = os.environ.get(ROM_CACHE_ENV_VAR)
+    return Path(configured) if configured else Path.home() / ".cache" / "zenrl" / "roms"
+
+
+def cached_rom_path(sha256: str) -> Path:
+    """The cache file a ROM with this SHA-256 is kept in."""
+    return rom_cache_dir() / f"{sha256}.gb"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def locate_rom(path: str | None, sha256: str | None) -> str:
+    """The file to play: ``path`` when it holds the ROM with ``sha256``, else the cached copy.
+
+    On the machine that started the run the path is there; a worker on a remote stack has
+    only the copy its step fetched from the artifact store into :func:`rom_cache_dir`.
+
+    Raises:
+        RomError: Neither file holds a ROM with that digest.
+    """
+    if sha256 is None:
+        if path is None:
+            raise RomError(f"no Tetris ROM given: {_where_to_get()}")
+        return path
+    if path is not None and Path(path).is_file() and _digest(Path(path)) == sha256:
+        return path
+    cached = cached_rom_path(sha256)
+    if cached.is_file() and _digest(cached) == sha256:
+        return str(cached)
+    raise RomError(
+        f"Tetris ROM with SHA-256 {sha256[:16]}... is neither at {path} nor in the ROM cache "
+        f"{rom_cache_dir()}; run through the pipeline (which fetches it from the artifact "
+        f"store) or point ${ROM_ENV_VAR} at the file"
+    )
 
 
 def find_local_rom() -> Path | None:

@@ -197,6 +197,14 @@ def verify_artifact(store: BaseArtifactStore, uri: str) -> dict[str, Any]:
     return meta
 
 
+def required_rom(data: Any) -> str | None:
+    """SHA-256 of the ROM the game in ``data`` (a game wrapper, or a checkpoint holding one)
+    plays, if it plays one: recorded in ``meta.json`` so that loading can fetch it first."""
+    game = getattr(data, "game", data)
+    digest = getattr(getattr(game, "config", None), "rom_sha256", None)
+    return digest if isinstance(digest, str) else None
+
+
 def _class_key(cls: type) -> tuple[str, str]:
     return cls.__module__, cls.__qualname__
 
@@ -218,7 +226,10 @@ class SafePickleMaterializer(BaseMaterializer):
         with self.artifact_store.open(os.path.join(self.uri, PAYLOAD_FILE), "wb") as file:
             writer = _HashingWriter(file)
             pickle.dump(data, writer, protocol=PICKLE_PROTOCOL)  # type: ignore[arg-type]
-        meta = {"class": ".".join(key), "pickle_protocol": PICKLE_PROTOCOL}
+        meta: dict[str, Any] = {"class": ".".join(key), "pickle_protocol": PICKLE_PROTOCOL}
+        rom = required_rom(data)
+        if rom is not None:
+            meta["rom_sha256"] = rom
         write_meta(self.artifact_store, self.uri, writer.sha256.hexdigest(), writer.size, meta)
 
     def load(self, data_type: type[Any]) -> Any:
@@ -231,6 +242,12 @@ class SafePickleMaterializer(BaseMaterializer):
                 "which is not one of this project's artifact classes"
             )
         verify_payload(self.artifact_store, self.uri, meta)
+        rom = meta.get("rom_sha256")
+        if isinstance(rom, str):
+            # the game inside opens its ROM when unpickled: on a worker, fetch it first
+            from materializers.rom import ensure_rom_cached
+
+            ensure_rom_cached(rom)
         with self.artifact_store.open(os.path.join(self.uri, PAYLOAD_FILE), "rb") as file:
             data = RestrictedUnpickler(file).load()
         if not isinstance(data, data_type):

@@ -3,6 +3,7 @@
 from typing import Any
 
 from zenml import pipeline
+from zenml.config.schedule import Schedule
 from zenml.enums import ExecutionMode
 
 from config import RunConfig
@@ -20,8 +21,9 @@ from steps import (
 from steps.registry import game_model
 
 
-# fail fast: when training stops (an interrupt, an error) the step's own exception reaches the
-# caller, and evaluation is skipped rather than run on a half-trained agent.
+# fail fast where the orchestrator can (see execution_mode): when training stops (an
+# interrupt, an error) the step's own exception reaches the caller, and evaluation is skipped
+# rather than run on a half-trained agent.
 @pipeline(name="dqn_training", execution_mode=ExecutionMode.FAIL_FAST)
 def train_pipeline(config: RunConfig) -> None:
     """game_wrap -> build_dqn -> replay_buffer -> agent -> get_information_meta -> train ->
@@ -43,20 +45,56 @@ def evaluation_pipeline(config: RunConfig, source: str = "production") -> None:
     evaluate(config, trained_agent, history)
 
 
-def training_run(config: RunConfig) -> Any:
+def execution_mode() -> ExecutionMode:
+    """Fail fast where the active orchestrator supports it, else continue on failure (Airflow
+    runs each step as a task; a failed ``train`` still never reaches ``evaluate``, whose task
+    waits for its upstream tasks to succeed)."""
+    from zenml.client import Client
+
+    supported = Client().active_stack.orchestrator.supported_execution_modes
+    if ExecutionMode.FAIL_FAST in supported:
+        return ExecutionMode.FAIL_FAST
+    return ExecutionMode.CONTINUE_ON_FAILURE
+
+
+def _stack_options() -> dict[str, Any]:
+    """Execution mode and settings (the worker image on a containerized stack)."""
+    from stacks.runtime import pipeline_settings
+
+    return {"execution_mode": execution_mode(), "settings": pipeline_settings()}
+
+
+def training_run(config: RunConfig, schedule: Schedule | None = None) -> Any:
     """``train_pipeline`` with the run's options: the game's model (a new version per run),
-    run name and caching. Call the result with ``config=config``."""
+    run name, caching, the active stack's settings and, for a scheduled run, its schedule.
+    Call the result with ``config=config``."""
     options: dict[str, Any] = {
         "enable_cache": config.enable_cache,
         "model": game_model(config.game),
+        **_stack_options(),
     }
-    if config.run_name:
+    if schedule is not None:
+        from zenml.client import Client
+
+        from pipelines.schedules import orchestrator_settings
+
+        assert schedule.name is not None
+        options["schedule"] = schedule
+        options["run_name"] = f"{schedule.name}_{{date}}_{{time}}"
+        settings = dict(options["settings"])
+        for key, values in orchestrator_settings(
+            Client().active_stack_model, schedule.name
+        ).items():
+            settings[key] = {**settings.get(key, {}), **values}
+        options["settings"] = settings
+    elif config.run_name:
         options["run_name"] = config.run_name
     return train_pipeline.with_options(**options)
 
 
 def evaluation_run(config: RunConfig) -> Any:
-    """``evaluation_pipeline`` with the run's name, if one was given."""
+    """``evaluation_pipeline`` with the run's name, if one was given, on the active stack."""
+    options: dict[str, Any] = _stack_options()
     if config.run_name:
-        return evaluation_pipeline.with_options(run_name=config.run_name)
-    return evaluation_pipeline
+        options["run_name"] = config.run_name
+    return evaluation_pipeline.with_options(**options)

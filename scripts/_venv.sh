@@ -1,5 +1,5 @@
 # Shared by quickstart.sh and test.sh: create .venv with Python 3.11 and install the project.
-# Usage: source scripts/_venv.sh "<pip extras, e.g. [dev] or empty>"
+# Usage: source scripts/_venv.sh "<pip extras, e.g. [local,remote,dev]>"
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON="${PYTHON:-}"

@@ -20,7 +20,7 @@ from zenml.logger import get_logger
 from materializers.safe_pickle import CorruptArtifactError, verify_artifact
 
 if TYPE_CHECKING:
-    from zenml.models import ArtifactVersionResponse
+    from zenml.models import ArtifactVersionResponse, PipelineRunResponse
 
     from agents.checkpoint import TrainingCheckpoint
     from config import RunConfig
@@ -222,18 +222,27 @@ def find_resume_point(game: str, resume: str) -> ResumePoint:
                 f"--resume {resume!r}: its newest checkpoint {_label(own[0])} is damaged "
                 f"({exc}); resume another run or use --resume latest"
             ) from None
+    return _trained_agent_point(run, game, f"--resume {resume!r}")
+
+
+def _trained_agent_point(run: PipelineRunResponse, game: str, request: str) -> ResumePoint:
+    """A finished run's trained agent as a resume point (its checkpoints were pruned).
+
+    Raises:
+        ResumeError: The run has no trained agent, or it fails its checksum.
+    """
     step = run.steps.get("train")
     outputs = step.outputs.get("trained_agent") if step is not None else None
     if not outputs:
         raise ResumeError(
-            f"--resume {resume!r}: that run has no retained checkpoint and no trained agent "
+            f"{request}: that run has no retained checkpoint and no trained agent "
             f"(is it a {game!r} training run that got past its first checkpoint?)"
         )
     agent_version = outputs[0]
     try:
         verify_artifact(Client().active_stack.artifact_store, agent_version.uri)
     except CorruptArtifactError as exc:
-        raise ResumeError(f"--resume {resume!r}: its trained agent is damaged ({exc})") from None
+        raise ResumeError(f"{request}: its trained agent is damaged ({exc})") from None
     steps = agent_version.run_metadata.get("agent_steps", 0)
     return ResumePoint(
         kind="agent",
@@ -243,6 +252,82 @@ def find_resume_point(game: str, resume: str) -> ResumePoint:
         agent_step=_as_int(steps),
         frame_number=0,
     )
+
+
+UNFINISHED = ("initializing", "provisioning", "running")
+"""Run states of a run that has not ended (yet, or ever: its worker may have died)."""
+
+
+def fail_orphaned_runs(schedule_id: UUID, current_run_id: UUID) -> list[str]:
+    """Mark the schedule's earlier runs that never ended as failed.
+
+    A schedule runs one tick at a time (the orchestrator's ``max_active_runs`` is 1), so when
+    a tick starts, an earlier run of the same schedule still marked running lost its worker
+    (the container was killed, the node went away) and will never report: it is failed here,
+    with the reason, so the dashboard shows what happened.
+
+    Returns:
+        The names of the runs marked failed.
+    """
+    from zenml.enums import ExecutionStatus
+    from zenml.models import PipelineRunUpdate
+
+    client = Client()
+    runs = client.list_pipeline_runs(schedule_id=schedule_id, size=1000)
+    failed = []
+    for run in runs.items:
+        if run.id == current_run_id or run.status.value not in UNFINISHED:
+            continue
+        client.zen_store.update_run(
+            run.id,
+            PipelineRunUpdate(
+                status=ExecutionStatus.FAILED,
+                status_reason="its worker stopped without reporting; found by a later tick of "
+                "the same schedule",
+            ),
+        )
+        failed.append(run.name)
+    return failed
+
+
+def schedule_resume_point(
+    config: RunConfig, schedule_id: UUID, current_run_id: UUID
+) -> ResumePoint | None:
+    """Where a scheduled run continues: the newest intact checkpoint of the schedule's
+    earlier runs (a failed tick's last checkpoint included), else the newest earlier run's
+    trained agent; ``None`` for the schedule's first run.
+
+    Raises:
+        ResumeError: The point found was trained with different env or dqn settings.
+    """
+    client = Client()
+    runs = client.list_pipeline_runs(
+        schedule_id=schedule_id, sort_by="desc:created", size=1000
+    ).items
+    earlier = [run for run in runs if run.id != current_run_id]
+    names = {run.name for run in earlier}
+    point = None
+    for version in (v for v in _versions(config.game) if not _is_pruned(v)):
+        if version.run_metadata.get("run") not in names:
+            continue
+        try:
+            point = _checked(version)
+            break
+        except CorruptArtifactError as exc:
+            logger.warning("skipping damaged checkpoint %s: %s", _label(version), exc)
+    if point is None:
+        for run in earlier:
+            try:
+                point = _trained_agent_point(run, config.game, f"schedule run {run.name}")
+                break
+            except ResumeError:
+                continue
+    if point is not None and point.mismatches(config):
+        raise ResumeError(
+            f"{point.label} was trained with different settings: "
+            f"{'; '.join(point.mismatches(config))}; a schedule continues its own runs"
+        )
+    return point
 
 
 def resume_point_for(config: RunConfig) -> ResumePoint:

@@ -22,6 +22,7 @@ from agents.media import Gif, Png, episode_gif, learning_curve_png
 from agents.progress import progress_bar
 from config import ConnectFourConfig, RunConfig
 from materializers import GifMaterializer, PngMaterializer
+from materializers.rom import ensure_env_rom
 
 EMULATOR_FPS = 60
 """Frames per second of the emulated console (Atari 2600, Game Boy: ~60)."""
@@ -61,6 +62,7 @@ def evaluate(
     Connect Four plays that many games against every evaluation opponent as first and as
     second player, and adds win/draw/loss rates per opponent and seat and an Elo table."""
     settings = config.evaluate
+    ensure_env_rom(config.env)  # a worker without the client's ROM file fetches it by digest
     frames: list[np.ndarray] = []
     policies = 1 + len(baselines_for(config.env))
     with progress_bar(policies * evaluation_episode_count(config), "episode", "evaluate") as bar:

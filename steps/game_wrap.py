@@ -8,6 +8,7 @@ from config import RunConfig
 from envs import make_game
 from envs.base import GameWrapper
 from materializers import GameWrapperMaterializer
+from materializers.rom import ensure_env_rom
 
 
 @step(output_materializers=GameWrapperMaterializer)
@@ -16,6 +17,7 @@ def game_wrap(config: RunConfig) -> Annotated[GameWrapper, "game_wrapper"]:
 
     The artifact holds the emulator's state, so every later step continues the same episode.
     """
+    ensure_env_rom(config.env)  # a worker without the client's ROM file fetches it by digest
     game = make_game(config.env)
     game.reset(seed=config.seed)
     log_metadata(

@@ -2,14 +2,40 @@
 
 from typing import Annotated, Any
 
-from zenml import log_metadata, step
+from zenml import get_step_context, log_metadata, step
 
 from agents.dqn import DQNAgent
 from agents.networks import resolve_network
 from agents.replay import ReplayBuffer
 from config import RunConfig
 from envs.base import GameWrapper
-from steps.checkpointing import resume_point_for
+from steps.checkpointing import (
+    ResumePoint,
+    fail_orphaned_runs,
+    resume_point_for,
+    schedule_resume_point,
+)
+
+
+def _starting_point(config: RunConfig) -> tuple[ResumePoint | None, int, dict[str, Any]]:
+    """The resume point, the agent step to train up to, and what a schedule found.
+
+    ``--resume`` trains up to ``train.steps``. A scheduled run continues the schedule's
+    previous run (its newest checkpoint, or its trained agent) and trains ``train.steps_per_run``
+    further steps, after failing earlier ticks whose worker died.
+    """
+    if config.resume is not None:
+        return resume_point_for(config), config.train.steps, {}
+    run = get_step_context().pipeline_run
+    schedule = run.schedule
+    if schedule is None:
+        return None, config.train.steps, {}
+    orphans = fail_orphaned_runs(schedule.id, run.id)
+    point = schedule_resume_point(config, schedule.id, run.id)
+    per_run = config.train.steps_per_run or config.train.steps
+    start = point.agent_step if point is not None else 0
+    found = {"schedule": schedule.name, "orphaned_runs_failed": orphans}
+    return point, start + per_run, found
 
 
 @step(enable_cache=False)
@@ -23,12 +49,13 @@ def get_information_meta(
 
     With ``resume`` set, find the checkpoint (``latest``: the game's newest intact one;
     a run name: that run's newest checkpoint, or its trained agent), verify its checksum and
-    check that the run's budget goes beyond it. ``train`` loads what is chosen here.
+    check that the run's budget goes beyond it. A run of a schedule continues the schedule's
+    previous run. ``train`` loads what is chosen here and trains up to ``train_steps``.
     """
+    point, target_steps, schedule = _starting_point(config)
     resume = None
     start_step, start_frame = agent.steps, game_wrapper.frame_number
-    if config.resume is not None:
-        point = resume_point_for(config)
+    if point is not None:
         resume = point.as_dict()
         start_step, start_frame = point.agent_step, point.frame_number
     info: dict[str, Any] = {
@@ -40,12 +67,13 @@ def get_information_meta(
         "start_agent_step": start_step,
         "start_frame_number": start_frame,
         "resume": resume,
-        "train_steps": config.train.steps,
-        "steps_to_train": config.train.steps - start_step,
+        "train_steps": target_steps,
+        "steps_to_train": target_steps - start_step,
         # Atari steps are a fixed number of frames; a Tetris step's frames vary with play
         "train_frames": (
-            config.train.steps * config.env.frame_skip if config.env.kind == "atari" else None
+            target_steps * config.env.frame_skip if config.env.kind == "atari" else None
         ),
+        **schedule,
         "replay_capacity": replay_buffer.capacity,
         "replay_stored": len(replay_buffer),
         "replay_preallocated_mib": round(replay_buffer.nbytes / 2**20, 1),

@@ -17,6 +17,7 @@ from agents.training import Trainer
 from config import RunConfig
 from envs.base import GameWrapper
 from materializers import AgentMaterializer
+from steps.artifact_files import copy_directory, store_uri
 from steps.checkpointing import (
     game_slug,
     load_artifact_version,
@@ -73,35 +74,52 @@ def train(
         tf.config.experimental.enable_op_determinism()
     scalars = None
     if settings.tensorboard_dir:
+        # written on the step's own disk, copied into the artifact store with each checkpoint
         logdir = Path(settings.tensorboard_dir) / game_slug(config.game) / run_name
+        tensorboard_uri = store_uri("tensorboard", game_slug(config.game), run_name)
         scalars = ScalarWriter(logdir)
-        log_metadata(metadata={"tensorboard_logdir": str(logdir.resolve())})
+        log_metadata(
+            metadata={
+                "tensorboard_logdir": str(logdir.resolve()),
+                "tensorboard_uri": tensorboard_uri,
+            }
+        )
+
+    def publish_scalars() -> None:
+        if scalars is not None:
+            scalars.flush()
+            copy_directory(scalars.logdir, tensorboard_uri)
+
     trainer = _trainer(
         config, game_wrapper, agent, replay_buffer, information_meta.get("resume"), scalars
     )
-    remaining = settings.steps - trainer.agent.steps
+    # train.steps, or for a scheduled run the previous run's step plus train.steps_per_run
+    target_steps = int(information_meta["train_steps"])
+    remaining = target_steps - trainer.agent.steps
     saved: list[str] = []
 
     def save(final: bool) -> None:
-        checkpoint = trainer.checkpoint(settings.steps, final=final)
+        checkpoint = trainer.checkpoint(target_steps, final=final)
         version = save_checkpoint(checkpoint, run_name)
         saved.append(f"{version.artifact.name}:{version.version}")
         logger.info("checkpoint %s saved at agent step %d", saved[-1], checkpoint.agent_step)
         for label in prune_checkpoints(config.game, settings.keep_checkpoints):
             logger.info("deleted the data of old checkpoint %s", label)
+        publish_scalars()
 
     with GracefulInterrupt() as interrupt:
 
         def scheduled(current: Trainer) -> None:
             if current.agent.steps % settings.checkpoint_every == 0:
                 with interrupt.protect():
-                    save(final=current.agent.steps >= settings.steps)
+                    save(final=current.agent.steps >= target_steps)
 
         trainer.run(remaining, callback=scheduled, should_stop=lambda: interrupt.requested)
         with interrupt.protect():
             if trainer.agent.steps % settings.checkpoint_every != 0:
                 save(final=True)
     if scalars is not None:
+        publish_scalars()
         scalars.close()
     history = trainer.history.as_dict()
     scores = history["episode_scores"]
@@ -124,7 +142,7 @@ def train(
             f"training of run {run_name} stopped by {interrupt.signal_name} at agent step "
             f"{trainer.agent.steps:,} (frame {trainer.game.frame_number:,}); checkpoint "
             f"{saved[-1]} saved; resume with: python run_pipeline.py --game {config.game} "
-            f"--steps {settings.steps} --resume {run_name} (plus the --config you started with)"
+            f"--steps {target_steps} --resume {run_name} (plus the --config you started with)"
         )
         raise TrainingInterrupted(message, interrupt.signal_name, interrupt.exit_code, run_name)
     return trainer.agent, history

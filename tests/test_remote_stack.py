@@ -1,0 +1,247 @@
+"""End to end on a real remote stack: Airflow workers in containers, an S3 artifact store
+(moto), a ZenML server, all brought up by ``stacks/airflow-local/up.sh``.
+
+A short Breakout run is scheduled every minute; the test waits until two ticks have completed
+every step, then checks that every artifact lives in S3, that the model version was promoted,
+that the second tick continued the first one's agent, and that ``--delete-schedule`` removes
+both ZenML's record and the Airflow DAG; ``down.sh`` must then give the disk back.
+
+Marked ``remote``: it installs and starts services (about 10-25 minutes from nothing). The
+README's test command runs it in CI (``CI=true``) or with ``RUN_REMOTE=1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.remote, pytest.mark.timeout(60 * 60)]
+
+ROOT = Path(__file__).resolve().parent.parent
+UP = ROOT / "stacks" / "airflow-local" / "up.sh"
+DOWN = ROOT / "stacks" / "airflow-local" / "down.sh"
+SCHEDULE = "remote_test_breakout"
+TICK_STEPS = 300
+"""Agent steps each scheduled run trains beyond the previous one."""
+WAIT_SECONDS = 30 * 60
+"""How long two ticks may take (a tick is about 2-4 minutes here; Airflow starts one per
+minute, one at a time)."""
+
+RUN_CONFIG = textwrap.dedent(
+    f"""\
+    game: breakout
+    train:
+      steps: {TICK_STEPS}
+      log_every: 100
+      checkpoint_every: {TICK_STEPS}
+    replay:
+      capacity: 2000
+      warmup_steps: 100
+    dqn:
+      train_frequency: 4
+      target_sync_steps: 100
+      n_step: 3
+    evaluate:
+      episodes: 2
+      max_episode_frames: 2000
+      gif_max_steps: 50
+    """
+)
+
+
+def _used_bytes() -> int:
+    usage = shutil.disk_usage("/")
+    return usage.total - usage.free
+
+
+def _env(home: Path, state: Path) -> dict[str, str]:
+    """The test's own ZenML client config (never the session's or the user's) and stack
+    state folder."""
+    return {
+        **os.environ,
+        "ZENML_CONFIG_PATH": str(home),
+        "ZENML_ANALYTICS_OPT_IN": "false",
+        "ZENRL_STACK_HOME": str(state),
+    }
+
+
+def _run(args: list[str], env: dict[str, str], timeout: int = 600) -> str:
+    result = subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, (
+        f"{args} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
+    return result.stdout
+
+
+def _stack_env(state: Path) -> dict[str, str]:
+    values = {}
+    for line in (state / "stack.env").read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            values[key] = value
+    return values
+
+
+PROBE = textwrap.dedent(
+    """\
+    import json, sys
+    from zenml.client import Client
+
+    client = Client()
+    schedule = client.get_schedule(sys.argv[1])
+    runs = client.list_pipeline_runs(schedule_id=schedule.id, sort_by="asc:created", size=50)
+    report = {"runs": []}
+    store = client.active_stack.artifact_store
+    for run in runs.items:
+        run = client.get_pipeline_run(run.id)
+        entry = {"name": run.name, "status": run.status.value, "steps": {}, "artifacts": []}
+        for name, step in run.steps.items():
+            entry["steps"][name] = step.status.value
+            for outputs in step.outputs.values():
+                for version in outputs:
+                    entry["artifacts"].append(
+                        {"name": version.name, "uri": version.uri,
+                         "exists": bool(store.exists(version.uri))}
+                    )
+        info = run.steps.get("get_information_meta")
+        if info is not None and info.status.value == "completed":
+            entry["information"] = info.outputs["information_meta"][0].load()
+        train = run.steps.get("train")
+        if train is not None:
+            uri = train.run_metadata.get("tensorboard_uri")
+            entry["tensorboard_uri"] = uri
+            entry["tensorboard_files"] = len(store.listdir(uri)) if uri and store.exists(uri) else 0
+        report["runs"].append(entry)
+    model = client.get_model("dqn_breakout")
+    report["production"] = [
+        v.number for v in client.list_model_versions(model.id, stage="production").items
+    ]
+    report["artifact_store"] = store.path
+    print(json.dumps(report, default=str))
+    """
+)
+
+
+def _probe(env: dict[str, str]) -> dict[str, Any]:
+    out = _run([sys.executable, "-c", PROBE, SCHEDULE], env, timeout=300)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _airflow_dag(stack: dict[str, str], dag_id: str) -> dict[str, Any] | None:
+    """The DAG as Airflow's REST API reports it (``None`` when Airflow no longer has it)."""
+    passwords = json.loads(Path(stack["AIRFLOW_PASSWORDS_FILE"]).read_text())
+    user = stack["AIRFLOW_USER"]
+    request = urllib.request.Request(
+        stack["AIRFLOW_TOKEN_URL"],
+        data=json.dumps({"username": user, "password": passwords[user]}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        token = json.loads(response.read())["access_token"]
+    request = urllib.request.Request(
+        f"{stack['AIRFLOW_API_URL']}/dags/{dag_id}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+
+
+def test_scheduled_breakout_runs_on_airflow_workers_with_s3_artifacts(tmp_path):
+    home, state = tmp_path / "zenml", tmp_path / "stack"
+    env = _env(home, state)
+    used_before = _used_bytes()
+    started = time.monotonic()
+    try:
+        print(_run(["bash", str(UP)], env, timeout=45 * 60))
+        up_seconds = time.monotonic() - started
+        stack = _stack_env(state)
+        config = tmp_path / "remote_breakout.yaml"
+        config.write_text(RUN_CONFIG)
+
+        submitted = _run(
+            [sys.executable, "run_pipeline.py", "--config", str(config),
+             "--stack", stack["ZENRL_STACK_NAME"], "--schedule", "* * * * *",
+             "--schedule-name", SCHEDULE],
+            env,
+        )  # fmt: skip
+        assert f"schedule '{SCHEDULE}' registered" in submitted
+        dag_file = Path(stack["AIRFLOW_DAGS_FOLDER"]) / f"{SCHEDULE}.zip"
+        assert dag_file.is_file()
+        # the workers' key never lands in the DAG that other users of Airflow can read
+        api_key = Path(stack["ZENML_API_KEY_FILE"]).read_text().strip()
+        assert api_key and api_key.encode() not in dag_file.read_bytes()
+
+        deadline = time.monotonic() + WAIT_SECONDS
+        report: dict[str, Any] = {"runs": []}
+        while time.monotonic() < deadline:
+            report = _probe(env)
+            done = [r for r in report["runs"] if r["status"] == "completed"]
+            if len(done) >= 2:
+                break
+            failed = [r for r in report["runs"] if r["status"] == "failed"]
+            assert not failed, f"a scheduled run failed: {failed}"
+            time.sleep(20)
+        done = [r for r in report["runs"] if r["status"] == "completed"]
+        assert len(done) >= 2, f"two ticks did not complete in time: {report['runs']}"
+        first, second = done[0], done[1]
+
+        for run in (first, second):
+            assert set(run["steps"]) >= {
+                "game_wrap", "build_dqn", "replay_buffer", "agent", "get_information_meta",
+                "train", "evaluate", "promote_model",
+            }  # fmt: skip
+            assert all(status in ("completed", "cached") for status in run["steps"].values())
+            for artifact in run["artifacts"]:
+                assert artifact["uri"].startswith("s3://"), artifact
+                assert artifact["exists"], artifact
+            assert run["tensorboard_uri"].startswith("s3://")
+            assert run["tensorboard_files"] >= 1
+        assert report["artifact_store"].startswith("s3://")
+
+        # continual training: the second tick continued the first tick's agent
+        assert first["information"]["resume"] is None
+        assert first["information"]["train_steps"] == TICK_STEPS
+        resumed = second["information"]["resume"]
+        assert resumed is not None and resumed["run"] == first["name"], second["information"]
+        assert second["information"]["start_agent_step"] == TICK_STEPS
+        assert second["information"]["train_steps"] == 2 * TICK_STEPS
+        assert report["production"], "no model version was promoted to production"
+
+        deleted = _run([sys.executable, "run_pipeline.py", "--delete-schedule", SCHEDULE], env)
+        assert f"deleted schedule '{SCHEDULE}' from ZenML" in deleted
+        assert not dag_file.exists()
+        listing = _run([sys.executable, "run_pipeline.py", "--list-schedules"], env)
+        assert SCHEDULE not in listing
+        dag = _airflow_dag(stack, SCHEDULE)
+        assert dag is None or dag.get("is_stale") or dag.get("is_paused"), dag
+        print(
+            f"remote stack: up in {up_seconds:.0f} s; two ticks done "
+            f"{time.monotonic() - started - up_seconds:.0f} s after submission"
+        )
+    finally:
+        subprocess.run(["bash", str(DOWN)], cwd=ROOT, env=env, timeout=20 * 60, check=False)
+    used_after = _used_bytes()
+    grown = (used_after - used_before) / 2**30
+    print(
+        f"disk used: {used_before / 2**30:.1f} GiB before up.sh, "
+        f"{used_after / 2**30:.1f} GiB after down.sh"
+    )
+    # apt packages and pip caches stay; images, containers, venvs and stores must not
+    assert grown < 2.0, f"down.sh left {grown:.1f} GiB behind"
