@@ -291,6 +291,12 @@ def delete_schedule(name: str) -> list[str]:
             done.append(f"removed DAG file {dag_file}")
         if component is not None:
             done.extend(_delete_from_orchestrator(component, name))
+        if component is not None and component.flavor_name != "airflow":
+            # Kubernetes and the other flavors that can delete their copy (a CronJob) do it
+            # in ZenML's own delete; Airflow's DAG was handled above
+            client.delete_schedule(schedule.id, soft=False)
+            done.append(f"deleted schedule {name!r} from ZenML and orchestrator {component.name}")
+            return done
     client.zen_store.delete_schedule(schedule.id, soft=False)
     done.append(f"deleted schedule {name!r} from ZenML")
     return done

@@ -176,6 +176,15 @@ def test_training_writes_tensorboard_scalars(pong_runs: dict[str, Any]) -> None:
     assert {"loss", "mean_q", "epsilon", "steps_per_second"} <= tags
     train_step = pong_runs["first"].steps["train"]
     assert train_step.run_metadata["tensorboard_logdir"] == str(logdir.resolve())
+    # the same event files, copied into the artifact store (where a remote worker's land)
+    store = Client().active_stack.artifact_store
+    uri = train_step.run_metadata["tensorboard_uri"]
+    assert uri == os.path.join(store.path, "tensorboard", "atari_pong", "pong_first")
+    copied = set(store.listdir(uri))
+    assert copied == {path.name for path in logdir.glob("events.out.tfevents.*")}
+    for name in copied:
+        with store.open(os.path.join(uri, name), "rb") as file:
+            assert file.read() == (logdir / name).read_bytes()
 
 
 def test_resume_named_run_continues_its_checkpoint(pong_runs: dict[str, Any]) -> None:

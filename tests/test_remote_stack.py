@@ -3,8 +3,10 @@
 
 A short Breakout run is scheduled every minute; the test waits until two ticks have completed
 every step, then checks that every artifact lives in S3, that the model version was promoted,
-that the second tick continued the first one's agent, and that ``--delete-schedule`` removes
-both ZenML's record and the Airflow DAG; ``down.sh`` must then give the disk back.
+and that the second tick continued the first one's agent. It then kills a worker container of
+the third tick and checks that the fourth marks that run failed and continues its checkpoint.
+``--delete-schedule`` must remove both ZenML's record and the Airflow DAG, and ``down.sh``
+must give the disk back.
 
 Marked ``remote``: it installs and starts services (about 10-25 minutes from nothing). The
 README's test command runs it in CI (``CI=true``) or with ``RUN_REMOTE=1``.
@@ -163,6 +165,32 @@ def _airflow_dag(stack: dict[str, str], dag_id: str) -> dict[str, Any] | None:
         raise
 
 
+def _kill_step_container(step: str, timeout: float) -> float:
+    """``docker kill`` the first worker container that runs ``step``, as a dying node would.
+
+    Returns:
+        Seconds waited until it was found.
+    """
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        ids = subprocess.run(
+            ["docker", "ps", "-q"], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for container in ids:
+            inspected = subprocess.run(
+                ["docker", "inspect", "--format", "{{json .Args}}", container],
+                capture_output=True,
+                text=True,
+            )
+            args = json.loads(inspected.stdout or "[]") if inspected.returncode == 0 else []
+            text = " ".join(args)
+            if f"--step_name {step}" in text:
+                subprocess.run(["docker", "kill", container], capture_output=True, check=True)
+                return time.monotonic() - started
+        time.sleep(1)
+    raise AssertionError(f"no worker container ran step {step!r} within {timeout:.0f} s")
+
+
 def test_scheduled_breakout_runs_on_airflow_workers_with_s3_artifacts(tmp_path):
     home, state = tmp_path / "zenml", tmp_path / "stack"
     env = _env(home, state)
@@ -223,6 +251,27 @@ def test_scheduled_breakout_runs_on_airflow_workers_with_s3_artifacts(tmp_path):
         assert second["information"]["start_agent_step"] == TICK_STEPS
         assert second["information"]["train_steps"] == 2 * TICK_STEPS
         assert report["production"], "no model version was promoted to production"
+
+        # a tick whose worker dies: kill the container of the third tick's evaluate step (its
+        # train step has checkpointed by then). That run never reports; the next tick must
+        # mark it failed and continue from its checkpoint, the last good one.
+        killed_at = _kill_step_container("evaluate", timeout=10 * 60)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            report = _probe(env)
+            later = [r for r in report["runs"][3:] if r["status"] == "completed"]
+            if later:
+                break
+            time.sleep(20)
+        assert len(report["runs"]) >= 4, report["runs"]
+        third, fourth = report["runs"][2], report["runs"][3]
+        assert fourth["status"] == "completed", report["runs"]
+        assert third["status"] == "failed", third
+        information = fourth["information"]
+        assert third["name"] in information["orphaned_runs_failed"], information
+        assert information["resume"]["run"] == third["name"], information
+        assert information["start_agent_step"] == 3 * TICK_STEPS
+        print(f"killed the third tick's evaluate container {killed_at:.0f} s into the wait")
 
         deleted = _run([sys.executable, "run_pipeline.py", "--delete-schedule", SCHEDULE], env)
         assert f"deleted schedule '{SCHEDULE}' from ZenML" in deleted
