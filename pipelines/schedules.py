@@ -311,7 +311,10 @@ def _delete_from_orchestrator(component: ComponentResponse, name: str) -> list[s
     """
     if component.flavor_name != "airflow":
         return []
-    from stacks import runtime
+    from zenml.client import Client
 
-    delete = getattr(runtime, "delete_airflow_dag", None)
-    return list(delete(dag_id(name))) if delete is not None else []
+    from stacks.runtime import delete_airflow_dag
+
+    # the stack whose orchestrator holds the DAG, whichever stack is active
+    stacks = Client().list_stacks(component_id=component.id, size=10).items
+    return delete_airflow_dag(dag_id(name), stacks[0].name if stacks else None)

@@ -108,9 +108,12 @@ def prune_checkpoints(game: str, keep: int) -> list[str]:
     live = [v for v in _versions(game) if not _is_pruned(v)]
     pruned = []
     for version in live[keep:]:
-        client.delete_artifact_version(
-            version.id, delete_metadata=False, delete_from_artifact_store=True
-        )
+        try:
+            client.delete_artifact_version(
+                version.id, delete_metadata=False, delete_from_artifact_store=True
+            )
+        except OSError as exc:  # its files are already gone (a store that was reset)
+            logger.warning("checkpoint %s had no data left to delete: %s", _label(version), exc)
         client.update_artifact_version(version.id, add_tags=[PRUNED_TAG])
         pruned.append(_label(version))
     return pruned

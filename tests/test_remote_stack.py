@@ -100,6 +100,9 @@ PROBE = textwrap.dedent(
     """\
     import json, sys
     from zenml.client import Client
+    from zenml.utils import source_utils
+
+    source_utils.set_custom_source_root(sys.argv[2])  # loading the stack imports its flavors
 
     client = Client()
     schedule = client.get_schedule(sys.argv[1])
@@ -126,10 +129,12 @@ PROBE = textwrap.dedent(
             entry["tensorboard_uri"] = uri
             entry["tensorboard_files"] = len(store.listdir(uri)) if uri and store.exists(uri) else 0
         report["runs"].append(entry)
-    model = client.get_model("dqn_breakout")
-    report["production"] = [
-        v.number for v in client.list_model_versions(model.id, stage="production").items
-    ]
+    try:
+        model = client.get_model("dqn_breakout")
+        versions = client.list_model_versions(model.id, stage="production").items
+        report["production"] = [version.number for version in versions]
+    except KeyError:  # no run has got as far as creating the model yet
+        report["production"] = []
     report["artifact_store"] = store.path
     print(json.dumps(report, default=str))
     """
@@ -137,7 +142,7 @@ PROBE = textwrap.dedent(
 
 
 def _probe(env: dict[str, str]) -> dict[str, Any]:
-    out = _run([sys.executable, "-c", PROBE, SCHEDULE], env, timeout=300)
+    out = _run([sys.executable, "-c", PROBE, SCHEDULE, str(ROOT)], env, timeout=300)
     return json.loads(out.strip().splitlines()[-1])
 
 
