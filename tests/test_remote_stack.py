@@ -62,8 +62,7 @@ RUN_CONFIG = textwrap.dedent(
 
 
 def _used_bytes() -> int:
-    usage = shutil.disk_usage("/")
-    return usage.total - usage.free
+    return shutil.disk_usage("/").used
 
 
 def _env(home: Path, state: Path) -> dict[str, str]:
