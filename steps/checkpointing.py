@@ -10,6 +10,7 @@ the version ``pruned`` (ZenML keeps the record of an artifact a run produced).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -186,6 +187,18 @@ def _checked(version: ArtifactVersionResponse) -> ResumePoint:
     )
 
 
+def _newest_intact(versions: Iterable[ArtifactVersionResponse]) -> ResumePoint | None:
+    """The first of ``versions`` (newest first) that passes its checksum, warning about each
+    damaged one it skips; ``None`` when none does."""
+    for version in versions:
+        try:
+            return _checked(version)
+        except CorruptArtifactError as exc:
+            logger.warning("skipping damaged checkpoint %s: %s", _label(version), exc)
+            print(f"warning: skipping damaged checkpoint {_label(version)}: {exc}")
+    return None
+
+
 def find_resume_point(game: str, resume: str) -> ResumePoint:
     """Resolve ``--resume latest`` or ``--resume <run name>``.
 
@@ -198,12 +211,9 @@ def find_resume_point(game: str, resume: str) -> ResumePoint:
     """
     versions = [v for v in _versions(game) if not _is_pruned(v)]
     if resume == "latest":
-        for version in versions:
-            try:
-                return _checked(version)
-            except CorruptArtifactError as exc:
-                logger.warning("skipping damaged checkpoint %s: %s", _label(version), exc)
-                print(f"warning: skipping damaged checkpoint {_label(version)}: {exc}")
+        point = _newest_intact(versions)
+        if point is not None:
+            return point
         raise ResumeError(
             f"--resume latest: no intact checkpoint of game {game!r} was found; start a run "
             f"without --resume (checkpoints are written every train.checkpoint_every steps)"
@@ -309,15 +319,11 @@ def schedule_resume_point(
     ).items
     earlier = [run for run in runs if run.id != current_run_id]
     names = {run.name for run in earlier}
-    point = None
-    for version in (v for v in _versions(config.game) if not _is_pruned(v)):
-        if version.run_metadata.get("run") not in names:
-            continue
-        try:
-            point = _checked(version)
-            break
-        except CorruptArtifactError as exc:
-            logger.warning("skipping damaged checkpoint %s: %s", _label(version), exc)
+    point = _newest_intact(
+        v
+        for v in _versions(config.game)
+        if not _is_pruned(v) and v.run_metadata.get("run") in names
+    )
     if point is None:
         for run in earlier:
             try:
@@ -325,10 +331,10 @@ def schedule_resume_point(
                 break
             except ResumeError:
                 continue
-    if point is not None and point.mismatches(config):
+    if point is not None and (mismatches := point.mismatches(config)):
         raise ResumeError(
             f"{point.label} was trained with different settings: "
-            f"{'; '.join(point.mismatches(config))}; a schedule continues its own runs"
+            f"{'; '.join(mismatches)}; a schedule continues its own runs"
         )
     return point
 
