@@ -130,6 +130,20 @@ def _dag_file(component: ComponentResponse, schedule_name: str) -> str | None:
     return os.path.join(directory, f"{dag_id(schedule_name)}.zip")
 
 
+def _orchestrator_copy(
+    schedule: ScheduleResponse,
+) -> tuple[ComponentResponse | None, str | None]:
+    """The schedule's orchestrator component (``None`` when none is recorded or it was
+    deleted) and, for Airflow, the DAG file it wrote for the schedule."""
+    if not schedule.orchestrator_id:
+        return None, None
+    try:
+        component = _component(schedule.orchestrator_id)
+    except KeyError:
+        return None, None
+    return component, _dag_file(component, schedule.name)
+
+
 def _find(name: str) -> ScheduleResponse | None:
     from zenml.client import Client
 
@@ -163,8 +177,7 @@ def clear_leftover(name: str) -> str | None:
     if schedule is None:
         return None
     client = Client()
-    component = _component(schedule.orchestrator_id) if schedule.orchestrator_id else None
-    dag_file = _dag_file(component, name) if component is not None else None
+    component, dag_file = _orchestrator_copy(schedule)
     dag_exists = dag_file is not None and _exists(dag_file)
     if _run_count(schedule) == 0 and not dag_exists and (component is None or dag_file):
         client.zen_store.delete_schedule(schedule.id, soft=False)
@@ -188,8 +201,7 @@ def discard_failed_submission(name: str) -> None:
 
     schedule = _find(name)
     if schedule is not None and _run_count(schedule) == 0:
-        component = _component(schedule.orchestrator_id) if schedule.orchestrator_id else None
-        dag_file = _dag_file(component, name) if component is not None else None
+        _, dag_file = _orchestrator_copy(schedule)
         if dag_file is not None and _exists(dag_file):
             from zenml.io import fileio
 
@@ -280,23 +292,18 @@ def delete_schedule(name: str) -> list[str]:
         raise ScheduleError(f"--delete-schedule {name!r}: no such schedule; schedules: {names}")
     client = Client()
     done = []
-    if schedule.orchestrator_id:
-        try:
-            component = _component(schedule.orchestrator_id)
-        except KeyError:
-            component = None
-        dag_file = _dag_file(component, name) if component is not None else None
-        if dag_file is not None and fileio.exists(dag_file):
-            fileio.remove(dag_file)
-            done.append(f"removed DAG file {dag_file}")
-        if component is not None:
-            done.extend(_delete_from_orchestrator(component, name))
-        if component is not None and component.flavor_name != "airflow":
-            # Kubernetes and the other flavors that can delete their copy (a CronJob) do it
-            # in ZenML's own delete; Airflow's DAG was handled above
-            client.delete_schedule(schedule.id, soft=False)
-            done.append(f"deleted schedule {name!r} from ZenML and orchestrator {component.name}")
-            return done
+    component, dag_file = _orchestrator_copy(schedule)
+    if dag_file is not None and fileio.exists(dag_file):
+        fileio.remove(dag_file)
+        done.append(f"removed DAG file {dag_file}")
+    if component is not None:
+        done.extend(_delete_from_orchestrator(component, name))
+    if component is not None and component.flavor_name != "airflow":
+        # Kubernetes and the other flavors that can delete their copy (a CronJob) do it in
+        # ZenML's own delete; Airflow's DAG was handled above
+        client.delete_schedule(schedule.id, soft=False)
+        done.append(f"deleted schedule {name!r} from ZenML and orchestrator {component.name}")
+        return done
     client.zen_store.delete_schedule(schedule.id, soft=False)
     done.append(f"deleted schedule {name!r} from ZenML")
     return done
@@ -305,9 +312,10 @@ def delete_schedule(name: str) -> list[str]:
 def _delete_from_orchestrator(component: ComponentResponse, name: str) -> list[str]:
     """Ask the orchestrator itself to forget the schedule, where it offers an API for it.
 
-    Airflow: a stack brought up by ``stacks/airflow-local/up.sh`` records its REST API
-    (``zenrl.airflow_api``) in the stack's labels; the DAG is deleted there too, so it leaves
-    Airflow's UI at once instead of being marked stale when its file disappears.
+    Airflow: for a stack brought up by ``stacks/airflow-local/up.sh`` (its label
+    ``zenrl.stack_home`` leads to the Airflow REST API and credentials), the DAG is deleted
+    there too, so it leaves Airflow's UI at once instead of being marked stale when its file
+    disappears.
     """
     if component.flavor_name != "airflow":
         return []
