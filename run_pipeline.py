@@ -158,7 +158,7 @@ def _fail(message: str) -> NoReturn:
 
 def parse_config(argv: list[str] | None = None) -> RunConfig:
     """Parse flags and resolve the run's config; exit 2 with one line on any user error."""
-    return _parse(argv)[1]
+    return _resolve(build_parser().parse_args(argv))
 
 
 def _check_schedule_flags(args: argparse.Namespace) -> None:
@@ -169,19 +169,12 @@ def _check_schedule_flags(args: argparse.Namespace) -> None:
         if args.schedule_name is not None:
             _fail("--schedule-name names a schedule: pass --schedule 'CRON' with it")
         return
-    for flag, value in (
-        ("--resume", args.resume),
-        ("--evaluate-only", args.evaluate_only),
-        ("--run-name", args.run_name),
+    for flag, value, why in (
+        ("--resume", args.resume, "a schedule continues its own previous run"),
+        ("--evaluate-only", args.evaluate_only, "a schedule trains"),
+        ("--run-name", args.run_name, "each tick's run is named <schedule>_<date>_<time>"),
     ):
         if value is not None:
-            why = (
-                "each tick's run is named <schedule>_<date>_<time>"
-                if flag == "--run-name"
-                else "a schedule continues its own previous run"
-                if flag == "--resume"
-                else "a schedule trains"
-            )
             _fail(f"{flag} does not go with --schedule: {why}")
     try:
         args.schedule = check_cron(args.schedule)
@@ -191,8 +184,8 @@ def _check_schedule_flags(args: argparse.Namespace) -> None:
         _fail(str(exc))
 
 
-def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, RunConfig]:
-    args = build_parser().parse_args(argv)
+def _resolve(args: argparse.Namespace) -> RunConfig:
+    """The run's config from parsed flags; exit 2 with one line on any user error."""
     _check_schedule_flags(args)
     game = args.game
     if game is None and args.config is not None:
@@ -212,14 +205,14 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, RunConfig]:
     if args.evaluate_only is not None:
         if args.resume is not None:
             _fail("--evaluate-only and --resume do not go together: evaluation does not train")
-        return args, config
+        return config
     from agents.memory import InsufficientMemoryError, check_replay_memory
 
     try:
         print(check_replay_memory(config))
     except InsufficientMemoryError as exc:
         _fail(str(exc))
-    return args, config
+    return config
 
 
 def resume_command(argv: list[str], run_name: str) -> str:
@@ -381,10 +374,10 @@ def schedule_training(args: argparse.Namespace, config: RunConfig) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    admin = build_parser().parse_args(argv)
-    if admin.list_schedules or admin.delete_schedule is not None:
-        return _schedule_admin(admin)
-    args, config = _parse(argv)
+    args = build_parser().parse_args(argv)
+    if args.list_schedules or args.delete_schedule is not None:
+        return _schedule_admin(args)
+    config = _resolve(args)
     if args.stack is not None:
         use_stack_or_fail(args.stack)
     if args.schedule is not None:
