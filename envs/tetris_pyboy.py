@@ -184,6 +184,12 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def cached_rom(sha256: str) -> Path | None:
+    """The cached copy of the ROM with this SHA-256, if the cache holds one with that digest."""
+    cached = cached_rom_path(sha256)
+    return cached if cached.is_file() and _digest(cached) == sha256 else None
+
+
 def locate_rom(path: str | None, sha256: str | None) -> str:
     """The file to play: ``path`` when it holds the ROM with ``sha256``, else the cached copy.
 
@@ -199,8 +205,8 @@ def locate_rom(path: str | None, sha256: str | None) -> str:
         return path
     if path is not None and Path(path).is_file() and _digest(Path(path)) == sha256:
         return path
-    cached = cached_rom_path(sha256)
-    if cached.is_file() and _digest(cached) == sha256:
+    cached = cached_rom(sha256)
+    if cached is not None:
         return str(cached)
     raise RomError(
         f"Tetris ROM with SHA-256 {sha256[:16]}... is neither at {path} nor in the ROM cache "

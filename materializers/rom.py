@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from envs.tetris_pyboy import RomError, cached_rom_path, rom_cache_dir
+from envs.tetris_pyboy import RomError, cached_rom, cached_rom_path, rom_cache_dir
 
 ROM_ARTIFACT = "game_rom"
 """The artifact whose versions (one per SHA-256) are the ROMs runs have played."""
@@ -51,8 +51,8 @@ def ensure_rom_cached(sha256: str) -> Path:
     """
     from zenml.client import Client
 
-    cached = cached_rom_path(sha256)
-    if cached.is_file() and hashlib.sha256(cached.read_bytes()).hexdigest() == sha256:
+    cached = cached_rom(sha256)
+    if cached is not None:
         return cached
     try:
         version = Client().get_artifact_version(ROM_ARTIFACT, version=sha256)
@@ -73,8 +73,9 @@ def ensure_rom_cached(sha256: str) -> Path:
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".part")
     with os.fdopen(handle, "wb") as file:
         file.write(data)
-    os.replace(temporary, cached)
-    return cached
+    target = cached_rom_path(sha256)
+    os.replace(temporary, target)
+    return target
 
 
 def ensure_env_rom(env_config: object) -> None:
