@@ -52,7 +52,7 @@ def get_information_meta(
     check that the run's budget goes beyond it. A run of a schedule continues the schedule's
     previous run. ``train`` loads what is chosen here and trains up to ``train_steps``.
     """
-    point, target_steps, schedule = _starting_point(config)
+    point, target_steps, schedule_found = _starting_point(config)
     resume = None
     start_step, start_frame = agent.steps, game_wrapper.frame_number
     if point is not None:
@@ -73,7 +73,7 @@ def get_information_meta(
         "train_frames": (
             target_steps * config.env.frame_skip if config.env.kind == "atari" else None
         ),
-        **schedule,
+        **schedule_found,
         "replay_capacity": replay_buffer.capacity,
         "replay_stored": len(replay_buffer),
         "replay_preallocated_mib": round(replay_buffer.nbytes / 2**20, 1),
