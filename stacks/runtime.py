@@ -15,6 +15,7 @@ to the artifact store) before running, so the image only holds the dependencies.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 PARENT_IMAGE_LABEL = "zenrl.parent_image"
@@ -90,10 +91,8 @@ def _stack_labels(stack_name: str | None = None) -> dict[str, Any]:
     return dict(model.labels or {})
 
 
-def _stack_env(stack_home: str) -> dict[str, str]:
+def read_stack_env(stack_home: str | Path) -> dict[str, str]:
     """``$ZENRL_STACK_HOME/stack.env`` (written by up.sh) as a dict."""
-    from pathlib import Path
-
     values: dict[str, str] = {}
     for line in (Path(stack_home) / "stack.env").read_text().splitlines():
         if "=" in line and not line.startswith("#"):
@@ -124,7 +123,7 @@ class AirflowAPI:
         api, home = labels.get(AIRFLOW_API_LABEL), labels.get(STACK_HOME_LABEL)
         if not api or not home:
             return None
-        env = _stack_env(str(home))
+        env = read_stack_env(str(home))
         user = env["AIRFLOW_USER"]
         password = json.loads(Path(env["AIRFLOW_PASSWORDS_FILE"]).read_text())[user]
         return cls(str(api), user, password)
@@ -206,4 +205,4 @@ def delete_airflow_dag(dag_id: str, stack_name: str | None = None) -> list[str]:
     api = AirflowAPI.for_stack(stack_name)
     if api is None or not home:
         return []
-    return api.delete_dag(dag_id, dags_folder=_stack_env(str(home)).get("AIRFLOW_DAGS_FOLDER"))
+    return api.delete_dag(dag_id, dags_folder=read_stack_env(str(home)).get("AIRFLOW_DAGS_FOLDER"))

@@ -21,11 +21,12 @@ import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from stacks.runtime import AirflowAPI, read_stack_env
 
 pytestmark = [pytest.mark.remote, pytest.mark.timeout(60 * 60)]
 
@@ -86,15 +87,6 @@ def _run(args: list[str], env: dict[str, str], timeout: int = 600) -> str:
     return result.stdout
 
 
-def _stack_env(state: Path) -> dict[str, str]:
-    values = {}
-    for line in (state / "stack.env").read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            key, value = line.split("=", 1)
-            values[key] = value
-    return values
-
-
 PROBE = textwrap.dedent(
     """\
     import json, sys
@@ -147,26 +139,13 @@ def _probe(env: dict[str, str]) -> dict[str, Any]:
 
 def _airflow_dag(stack: dict[str, str], dag_id: str) -> dict[str, Any] | None:
     """The DAG as Airflow's REST API reports it (``None`` when Airflow no longer has it)."""
-    passwords = json.loads(Path(stack["AIRFLOW_PASSWORDS_FILE"]).read_text())
     user = stack["AIRFLOW_USER"]
-    request = urllib.request.Request(
-        stack["AIRFLOW_TOKEN_URL"],
-        data=json.dumps({"username": user, "password": passwords[user]}).encode(),
-        headers={"Content-Type": "application/json"},
+    password = json.loads(Path(stack["AIRFLOW_PASSWORDS_FILE"]).read_text())[user]
+    status, payload = AirflowAPI(stack["AIRFLOW_API_URL"], user, password).call(
+        "GET", f"/dags/{dag_id}"
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        token = json.loads(response.read())["access_token"]
-    request = urllib.request.Request(
-        f"{stack['AIRFLOW_API_URL']}/dags/{dag_id}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())  # type: ignore[no-any-return]
-    except urllib.error.HTTPError as error:
-        if error.code == 404:
-            return None
-        raise
+    assert status in (200, 404), (status, payload)
+    return payload if status == 200 else None
 
 
 def _kill_step_container(step: str, timeout: float) -> float:
@@ -203,7 +182,7 @@ def test_scheduled_breakout_runs_on_airflow_workers_with_s3_artifacts(tmp_path):
     try:
         print(_run(["bash", str(UP)], env, timeout=45 * 60))
         up_seconds = time.monotonic() - started
-        stack = _stack_env(state)
+        stack = read_stack_env(state)
         config = tmp_path / "remote_breakout.yaml"
         config.write_text(RUN_CONFIG)
 
