@@ -12,31 +12,156 @@ both the environment's observation depth and the replay buffer's stack length; `
 field by both, never copied into a second constant.
 
 This module is imported by the CLI before ZenML starts, so it only imports pydantic and YAML.
+
+Every model is strict (``steps: true`` is not 1, ``seed: "3"`` is not 3), refuses unknown
+keys and non-finite floats; :func:`error_line` is the one place an error becomes the line the
+user reads, with every quoted value cut by :func:`quote`.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 ATARI_100K_STEPS = 100_000
 """Agent steps in the Atari-100k protocol (400,000 frames at frame skip 4)."""
 
+SEED_MAX = 2**32 - 1
+"""Largest seed: ``keras.utils.set_random_seed`` seeds numpy's legacy generator, which takes
+seeds below 2**32."""
+
 
 class ConfigError(ValueError):
     """A user-facing configuration error: one line naming the field, the value and the fix."""
 
 
-class _Model(BaseModel):
-    """Base for config models: unknown keys are errors, field docstrings become descriptions."""
+# ------------------------------------------------------------------ error lines
+QUOTE_MAX_CHARS = 80
+"""Longest quoted value in an error line; longer values keep their start and end."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=False)
+ERROR_WORD_MAX_CHARS = 120
+"""Longest unbroken word in an error line (a value a library put in, unquoted)."""
+
+ERROR_LINE_MAX_CHARS = 600
+"""Longest error line."""
+
+
+def _elide(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = (limit - 3) // 2
+    return f"{text[:head]}...{text[len(text) - (limit - 3 - head) :]}"
+
+
+def quote(value: object) -> str:
+    """``repr(value)``, cut to :data:`QUOTE_MAX_CHARS` characters (start ... end)."""
+    try:
+        text = repr(value)
+    except RecursionError:  # a self-referencing structure
+        text = f"<{type(value).__name__}>"
+    return _elide(text, QUOTE_MAX_CHARS)
+
+
+_LONG_QUOTED = re.compile(rf"'[^'\n]{{{QUOTE_MAX_CHARS - 1},}}'")
+
+
+def error_line(message: str) -> str:
+    """The one line a user error is shown as, whatever produced the message (our checks,
+    argparse, pydantic, the OS): whitespace collapsed, quoted values longer than
+    :data:`QUOTE_MAX_CHARS` cut as :func:`quote` cuts them, long words and the line cut."""
+    message = _LONG_QUOTED.sub(lambda match: _elide(match[0], QUOTE_MAX_CHARS), message)
+    words = (_elide(word, ERROR_WORD_MAX_CHARS) for word in message.split())
+    return _elide(" ".join(words), ERROR_LINE_MAX_CHARS)
+
+
+# ------------------------------------------------------------------ run names
+RUN_NAME_MAX_CHARS = 100
+"""Longest ``--run-name`` (ZenML's limit is 255 after its placeholders are filled in)."""
+
+RUN_NAME_PLACEHOLDERS = ("{date}", "{time}")
+"""ZenML fills these in when the run starts (``2024_05_01``, ``12_34_56_123456``)."""
+
+_RUN_NAME_CHARS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+RUN_NAME_RULE = (
+    f"1-{RUN_NAME_MAX_CHARS} letters, digits, '_', '.' or '-', starting with a letter or digit; "
+    "ZenML's placeholders {date} and {time} may appear (e.g. breakout_{date}_{time})"
+)
+"""What a run name may be, as the error lines and the README say it."""
+
+
+def check_run_name(name: str, field: str = "run_name") -> str:
+    """Validate a run name (one pattern for ``--run-name`` and ``run_name:``).
+
+    Run names become ZenML names and directory names (TensorBoard logs), so they hold no path
+    separators and no placeholders but ZenML's own.
+
+    Raises:
+        ConfigError: Naming the field, the value and what is allowed.
+    """
+    bare = name
+    for placeholder in RUN_NAME_PLACEHOLDERS:
+        bare = bare.replace(placeholder, "0")
+    if len(name) > RUN_NAME_MAX_CHARS or not _RUN_NAME_CHARS.match(bare):
+        raise ConfigError(f"{field}={quote(name)} is invalid; allowed: {RUN_NAME_RULE}")
+    return name
+
+
+def check_run_reference(name: str, field: str, keyword: str) -> str:
+    """Validate a value naming an existing run, or ``keyword`` (``latest``, ``production``).
+
+    Existing runs may carry ZenML's generated names (up to 255 characters), never placeholders.
+
+    Raises:
+        ConfigError: Naming the field, the value and what is allowed.
+    """
+    if name != keyword and (len(name) > 255 or not _RUN_NAME_CHARS.match(name)):
+        raise ConfigError(
+            f"{field}={quote(name)} is invalid; allowed: {keyword}, or the name of a run "
+            "(letters, digits, '_', '.' or '-')"
+        )
+    return name
+
+
+def run_dir_name(run_name: str) -> str:
+    """A run name as one safe path component (the one place a run name becomes a path):
+    anything but letters, digits, ``_``, ``.`` and ``-`` becomes ``_``, and no leading dot, so
+    ``../x`` cannot leave its parent directory."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_name).lstrip(".")
+    return cleaned[:255] or "run"
+
+
+# ------------------------------------------------------------------ config models
+class _Model(BaseModel):
+    """Base for config models: strict types (no ``true`` for 1, no ``"3"`` for 3), finite
+    floats, unknown keys are errors, field docstrings become descriptions."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        use_attribute_docstrings=True,
+        frozen=False,
+        strict=True,
+        allow_inf_nan=False,
+    )
+
+
+NATURE_CNN_MIN_PIXELS = 36
+"""Smallest frame side the Nature DQN convolutions (8/4, 4/2, 3/1) accept."""
 
 
 class AtariConfig(_Model):
@@ -76,6 +201,27 @@ class AtariConfig(_Model):
 
     max_episode_frames: int = Field(108_000, ge=1)
     """Truncate an episode after this many emulator frames (30 minutes of play at 60 Hz)."""
+
+    @field_validator("rom")
+    @classmethod
+    def _check_rom(cls, rom: str) -> str:
+        """An ALE ROM id, checked up front (ALE itself fails deep inside a step)."""
+        from ale_py.roms import get_all_rom_ids
+
+        rom_ids = get_all_rom_ids()
+        if rom not in rom_ids:
+            close = difflib.get_close_matches(rom, rom_ids, n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ValueError(
+                f"env.rom={quote(rom)} is not an ALE ROM id{hint}; allowed: one of ale-py's "
+                f"{len(rom_ids)} ROM ids, e.g. breakout, pong, space_invaders"
+            )
+        return rom
+
+    def networks(self) -> tuple[str, ...]:
+        """The ``dqn.network`` values that read this game's observations (besides ``auto``):
+        frame stacks, convolutions from 36x36 pixels up."""
+        return ("nature_cnn", "mlp") if self.screen_size >= NATURE_CNN_MIN_PIXELS else ("mlp",)
 
 
 class TetrisRewardConfig(_Model):
@@ -122,7 +268,8 @@ class TetrisConfig(_Model):
 
     rom: str | None = None
     """Path of a Game Boy ROM whose cartridge title is ``TETRIS`` or ``DMGTRIS`` (Pandora's
-    Blocks); never shipped, checked by its header title."""
+    Blocks); never shipped. Checked by its header title, and a ``DMGTRIS`` ROM also by its
+    SHA-256 (only the supported build is accepted)."""
 
     rom_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     """SHA-256 of that ROM, pinned by the CLI, which also stores the ROM as an artifact: a step
@@ -133,7 +280,8 @@ class TetrisConfig(_Model):
     presses, with unreachable placements masked; ``buttons``: one Game Boy input per step."""
 
     start_level: int = Field(0, ge=0, le=20)
-    """A-TYPE start level (0-9 on the Game Boy menu)."""
+    """A-TYPE start level (0-9 on the Game Boy menu; the native engine goes on to 20). On
+    PyBoy, Game Boy Tetris starts at 0-9 and Pandora's Blocks (``DMGTRIS``) at 0 only."""
 
     max_pieces: int = Field(10_000, ge=1)
     """Truncate a game after this many pieces (10,000 pieces allow at most 4,000 lines)."""
@@ -143,6 +291,34 @@ class TetrisConfig(_Model):
 
     reward: TetrisRewardConfig = Field(default_factory=TetrisRewardConfig)
     """Learning reward."""
+
+    def networks(self) -> tuple[str, ...]:
+        """The ``dqn.network`` values that read this game's observations (besides ``auto``):
+        one feature row per placement, or the board."""
+        return ("placement", "mlp") if self.action_mode == "placements" else ("mlp",)
+
+
+PYBOY_MAX_START_LEVEL = {"TETRIS": 9, "DMGTRIS": 0}
+"""Highest ``env.start_level`` per cartridge title: Game Boy Tetris's menu offers 0-9;
+Pandora's Blocks starts at level 0 only (its start level is a menu setting of speed-curve
+breakpoints). ``envs.tetris_pyboy.PyBoyTetris`` refuses anything else."""
+
+
+def check_pyboy_start_level(title: str, start_level: int) -> None:
+    """Refuse a start level the cartridge with ``title`` cannot start at.
+
+    Raises:
+        ConfigError: Naming the field, the value, the cartridge and what is allowed.
+    """
+    highest = PYBOY_MAX_START_LEVEL.get(title)
+    if highest is not None and start_level > highest:
+        game = "Pandora's Blocks" if title == "DMGTRIS" else "Game Boy Tetris"
+        allowed = "0" if highest == 0 else f"0-{highest}"
+        raise ConfigError(
+            f"env.start_level={start_level} is not a start level of {game} (ROM title "
+            f"{title}); allowed: {allowed}, or the native engine (env.backend: native) for "
+            "levels up to 20"
+        )
 
 
 CONNECT_FOUR_HEURISTICS = ("random", "same_column", "linear", "beat_last")
@@ -160,7 +336,7 @@ def _check_opponent_names(field: str, names: list[str]) -> None:
             name.startswith("negamax:") and depth.isdigit() and 1 <= int(depth) <= 9
         ):
             allowed = ", ".join([*CONNECT_FOUR_HEURISTICS, "negamax:<1-9>"])
-            raise ValueError(f"{field}: {name!r} is not an opponent; allowed: {allowed}")
+            raise ValueError(f"{field}: {quote(name)} is not an opponent; allowed: {allowed}")
 
 
 class LeagueConfig(_Model):
@@ -217,6 +393,11 @@ class ConnectFourConfig(_Model):
                 f"{len(self.opponents)}, or env.league.enabled=false"
             )
         return self
+
+    def networks(self) -> tuple[str, ...]:
+        """The ``dqn.network`` values that read this game's observations (besides ``auto``):
+        the two players' planes, one column per action."""
+        return ("drop_afterstates", "drop_afterstates_lines", "mlp")
 
 
 class DQNConfig(_Model):
@@ -331,15 +512,15 @@ class TrainConfig(_Model):
     final one is also written when training ends or is interrupted."""
 
     keep_checkpoints: int = Field(2, ge=1)
-    """Newest checkpoints kept per game; older checkpoints' data is deleted from the artifact
-    store."""
+    """Newest checkpoints kept per run; this run's older checkpoints' data is deleted from the
+    artifact store (never another run's, nor one an unfinished run resumes from)."""
 
     steps_per_run: int | None = Field(None, ge=1)
     """On a schedule: agent steps each run trains beyond the agent of the schedule's previous
     run, which it continues (continual training); ``null`` uses ``steps``. Runs that are not
     scheduled ignore it."""
 
-    tensorboard_dir: str | None = "runs"
+    tensorboard_dir: str | None = Field("runs", min_length=1)
     """Directory for TensorBoard scalars, one sub-directory per run, copied into the artifact
     store (``tensorboard/<game>/<run>``) at each checkpoint and at the end; ``null`` turns them
     off."""
@@ -357,7 +538,7 @@ class EvalConfig(_Model):
     epsilon: float = Field(0.05, ge=0.0, le=1.0)
     """Exploration during evaluation (0.05 as in the Nature DQN protocol)."""
 
-    seed: int = 10_000
+    seed: int = Field(10_000, ge=0, le=SEED_MAX)
     """First evaluation seed; episode k uses ``seed + k`` for both the agent and the baseline."""
 
     max_episode_frames: int = Field(108_000, ge=1)
@@ -374,11 +555,14 @@ class RunConfig(_Model):
     game: str = "breakout"
     """The game: ``breakout`` or ``atari:<Name>`` for any ALE game (e.g. ``atari:Pong``)."""
 
-    seed: int = 0
-    """Seed for the environment, the network initialisation, exploration and replay sampling."""
+    seed: int = Field(0, ge=0, le=SEED_MAX)
+    """Seed for the environment, the network initialisation, exploration and replay sampling
+    (0 to 2**32 - 1)."""
 
     run_name: str | None = None
-    """ZenML run name; ``null`` lets ZenML generate one."""
+    """ZenML run name: 1-100 letters, digits, ``_``, ``.`` or ``-``, and ZenML's placeholders
+    ``{date}`` and ``{time}`` (a name already in the store is refused); ``null`` lets ZenML
+    generate one."""
 
     enable_cache: bool = True
     """Let ZenML reuse cached outputs of the setup steps (train and evaluate never cache)."""
@@ -408,8 +592,24 @@ class RunConfig(_Model):
     evaluate: EvalConfig = Field(default_factory=EvalConfig)
     """Evaluation settings."""
 
+    @field_validator("run_name")
+    @classmethod
+    def _check_run_name(cls, name: str | None) -> str | None:
+        return None if name is None else check_run_name(name)
+
+    @field_validator("resume")
+    @classmethod
+    def _check_resume(cls, resume: str | None) -> str | None:
+        return None if resume is None else check_run_reference(resume, "resume", "latest")
+
     @model_validator(mode="after")
     def _check_consistency(self) -> RunConfig:
+        networks = self.env.networks()
+        if self.dqn.network != "auto" and self.dqn.network not in networks:
+            raise ValueError(
+                f"dqn.network={quote(self.dqn.network)} does not read the observations of "
+                f"{self.game} (env.kind={self.env.kind!r}); allowed: auto, {', '.join(networks)}"
+            )
         if self.replay.warmup_steps > self.replay.capacity:
             raise ValueError(
                 f"replay.warmup_steps={self.replay.warmup_steps} exceeds "
@@ -457,11 +657,11 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
     value = first.get("input")
     kind = first["type"]
     if kind == "extra_forbidden":
-        return f"{source}: unknown config key '{field}'; see the config reference in README.md"
+        return f"{source}: unknown config key {quote(field)}; see the config reference in README.md"
     message = first["msg"]
     if message.startswith("Value error, "):
         return f"{source}: {message.removeprefix('Value error, ')}"
-    return f"{source}: {field}={value!r} is invalid: {message}"
+    return f"{source}: {field}={quote(value)} is invalid: {message}"
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -474,27 +674,100 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return merged
 
 
+CONFIG_MAX_BYTES = 1 << 20
+"""Largest config file read (the shipped ones are about 1 KB)."""
+
+CONFIG_MAX_VALUES = 10_000
+"""Most YAML values a config file may expand to, aliases counted each time they are used
+(a 451-byte file of nested aliases would otherwise expand to billions)."""
+
+
+class _ConfigLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML's safe loader (libyaml when available: it also caps nesting depth), reading
+    ``1e-4`` as a number the way YAML 1.2 does, not as the string PyYAML's YAML 1.1 sees."""
+
+
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """Values under ``root`` with every alias expanded, counted without expanding them (a
+    depth-first walk that sizes each node once); more than ``limit`` counts as ``limit + 1``,
+    and so does an alias inside its own anchor (a recursive structure)."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+    pending: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while pending:
+        node, children_sized = pending.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        if children_sized:
+            total = 1 + sum(sizes[id(child)] for child in children)
+            sizes[id(node)] = min(total, limit + 1)
+        elif id(node) in visiting:  # reached again from inside itself
+            sizes[id(node)] = limit + 1
+        else:
+            visiting.add(id(node))
+            pending.append((node, True))
+            pending.extend((child, False) for child in children)
+    return sizes[id(root)]
+
+
 def load_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML config file into a mapping.
+    """Read a YAML config file into a mapping, safely: at most :data:`CONFIG_MAX_BYTES` of
+    UTF-8 text expanding to at most :data:`CONFIG_MAX_VALUES` values, only plain YAML types.
 
     Raises:
-        ConfigError: If the file is missing, unreadable, malformed or not a mapping.
+        ConfigError: If the file is missing, unreadable, too large, malformed or not a mapping.
     """
-    if not path.is_file():
-        raise ConfigError(f"--config: file '{path}' does not exist; pass a YAML file path")
+    shown = quote(str(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+        if not path.is_file():
+            raise ConfigError(f"--config: file {shown} does not exist; pass a YAML file path")
+        with path.open("rb") as file:
+            raw = file.read(CONFIG_MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"--config: cannot read {shown}: {exc.strerror}") from None
+    if len(raw) > CONFIG_MAX_BYTES:
+        raise ConfigError(
+            f"--config: {shown} is larger than {CONFIG_MAX_BYTES:,} bytes; a config file holds "
+            "a few dozen keys"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"--config: {shown} is not UTF-8 text (byte {exc.start}); pass a YAML file"
+        ) from None
+    loader = _ConfigLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node, CONFIG_MAX_VALUES) > CONFIG_MAX_VALUES:
+            raise ConfigError(
+                f"--config: {shown} expands to more than {CONFIG_MAX_VALUES:,} values "
+                "(YAML aliases); write the values out"
+            )
+        data = None if node is None else loader.construct_document(node)
+    except (yaml.YAMLError, RecursionError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"--config: '{path}' is not valid YAML{where}") from exc
-    except OSError as exc:
-        raise ConfigError(f"--config: cannot read '{path}': {exc.strerror}") from exc
+        raise ConfigError(f"--config: {shown} is not valid YAML{where}") from None
+    finally:
+        loader.dispose()
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"--config: '{path}' must hold a mapping of config keys, got {type(data).__name__}"
+            f"--config: {shown} must hold a mapping of config keys, got {type(data).__name__}"
         )
     return data
 
@@ -502,6 +775,42 @@ def load_yaml(path: Path) -> dict[str, Any]:
 def game_config_path(game: str) -> Path:
     """The YAML file that ``--game`` picks up when no ``--config`` is given."""
     return CONFIG_DIR / f"{game.replace(':', '_').lower()}.yaml"
+
+
+def _check_env_kind(values: dict[str, Any], game: str, kind: str, source: str) -> None:
+    """An ``env.kind`` that is not the game's names the mismatch (not a key of the other
+    family, which is what validating the merged values would report)."""
+    env = values.get("env")
+    if isinstance(env, dict) and "kind" in env and env["kind"] != kind:
+        raise ConfigError(
+            f"{source}: env.kind={quote(env['kind'])} does not match --game {quote(game)}, "
+            f"whose env.kind is {kind!r}; allowed: {kind!r} (or leave env.kind out), or pick "
+            "a game of that kind with --game"
+        )
+
+
+def check_writable_directory(field: str, directory: str) -> None:
+    """Refuse a directory that cannot be created or written to, before any run starts (the
+    directory itself is not created: a temporary one is made and removed next to it).
+
+    Raises:
+        ConfigError: Naming the field, the directory and why it cannot be written.
+    """
+    path = Path(directory).expanduser().absolute()
+    try:
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        if not existing.is_dir():
+            raise ConfigError(
+                f"{field}={quote(directory)}: {quote(str(existing))} is a file, not a "
+                "directory; allowed: a directory this user can write to, or null"
+            )
+        tempfile.TemporaryDirectory(dir=existing).cleanup()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"{field}={quote(directory)} is not writable ({reason}); allowed: a directory "
+            "this user can write to, or null"
+        ) from None
 
 
 def resolve_config(
@@ -528,15 +837,17 @@ def resolve_config(
         config_path = game_config_path(game)
     if config_path is not None:
         file_values = load_yaml(config_path)
+        source = _elide(str(config_path), QUOTE_MAX_CHARS)
         file_game = file_values.get("game")
         if file_game is not None and file_game != game:
             raise ConfigError(
-                f"{config_path}: game={file_game!r} does not match --game {game!r}; "
+                f"{source}: game={quote(file_game)} does not match --game {quote(game)}; "
                 "drop one of them or make them agree"
             )
+        _check_env_kind(file_values, game, base["env"]["kind"], source)
         base = _deep_merge(base, file_values)
-        source = str(config_path)
     if overrides:
+        _check_env_kind(overrides, game, base["env"]["kind"], "flags")
         base = _deep_merge(base, overrides)
     try:
         return RunConfig.model_validate(base)

@@ -18,10 +18,23 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from config import ConfigError, RunConfig, resolve_config
+from config import (
+    SEED_MAX,
+    ConfigError,
+    RunConfig,
+    check_run_name,
+    check_run_reference,
+    error_line,
+    quote,
+    resolve_config,
+)
 from envs.registry import check_game_assets
+
+if TYPE_CHECKING:
+    from agents.interrupts import StopRequested
+    from pipelines.guard import RunGuard
 
 EXIT_USAGE = 2
 
@@ -30,20 +43,41 @@ class _Parser(argparse.ArgumentParser):
     """argparse whose errors are one line (no usage dump) and exit with code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"error: {message}\n")
+        self.exit(EXIT_USAGE, error_line(f"error: {message}") + "\n")
 
 
-def _positive_int(flag: str):  # type: ignore[no-untyped-def]
+def _int_flag(flag: str, low: int = 1, high: int | None = None):  # type: ignore[no-untyped-def]
+    """An argparse type: a whole number from ``low`` to ``high`` (``_`` separators allowed)."""
+
     def parse(text: str) -> int:
+        allowed = "a positive whole number" if high is None else f"{low} to {high}"
         try:
             value = int(text.replace("_", ""))
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{flag}={text!r} is not an integer; pass a positive whole number"
+                f"{flag}={quote(text)} is not an integer; allowed: {allowed}"
             ) from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{flag}={value} must be a positive integer")
+        if high is None and value < low:
+            raise argparse.ArgumentTypeError(f"{flag}={quote(value)} must be a positive integer")
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{flag}={quote(value)} is out of range; allowed: {allowed}"
+            )
         return value
+
+    parse.__name__ = flag
+    return parse
+
+
+def _checked(flag: str, check, *args: str):  # type: ignore[no-untyped-def]
+    """An argparse type running one of config.py's checks, so a flag and its config key obey
+    the same rule."""
+
+    def parse(text: str) -> str:
+        try:
+            return str(check(text, flag, *args))
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     parse.__name__ = flag
     return parse
@@ -73,15 +107,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="YAML config file (default: configs/<game>.yaml when it exists)",
     )
     parser.add_argument(
-        "--steps", type=_positive_int("--steps"), help="agent steps to train (default 100,000)"
+        "--steps", type=_int_flag("--steps"), help="agent steps to train (default 100,000)"
     )
-    parser.add_argument("--seed", type=int, help="run seed (default 0)")
     parser.add_argument(
-        "--buffer-size", type=_positive_int("--buffer-size"), help="replay capacity"
+        "--seed", type=_int_flag("--seed", 0, SEED_MAX), help=f"run seed, 0-{SEED_MAX} (default 0)"
     )
-    parser.add_argument("--run-name", help="ZenML run name (default: generated)")
+    parser.add_argument("--buffer-size", type=_int_flag("--buffer-size"), help="replay capacity")
+    parser.add_argument(
+        "--run-name",
+        type=_checked("--run-name", check_run_name),
+        help="ZenML run name (default: generated): letters, digits, _ . -, and ZenML's "
+        "{date} and {time} placeholders; a name already in the store is refused",
+    )
     parser.add_argument(
         "--resume",
+        type=_checked("--resume", check_run_reference, "latest"),
         metavar="latest|RUN",
         help="continue the game's newest checkpoint (latest) or a named run's; --steps is "
         "then the total agent step to reach",
@@ -90,12 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--evaluate-only",
         nargs="?",
         const="production",
+        type=_checked("--evaluate-only", check_run_reference, "production"),
         metavar="RUN",
         help="evaluate without training: the game's production agent, or the named run's",
     )
     parser.add_argument(
         "--checkpoint-every",
-        type=_positive_int("--checkpoint-every"),
+        type=_int_flag("--checkpoint-every"),
         help="agent steps between checkpoints (default 25,000)",
     )
     parser.add_argument(
@@ -152,7 +193,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _fail(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)
+    print(error_line(f"error: {message}"), file=sys.stderr)
     raise SystemExit(EXIT_USAGE)
 
 
@@ -184,10 +225,31 @@ def _check_schedule_flags(args: argparse.Namespace) -> None:
         _fail(str(exc))
 
 
+def _check_rom_start_level(config: RunConfig) -> None:
+    """A PyBoy ROM's cartridge (its title, from ``check_rom``) offers the start level.
+
+    Raises:
+        ConfigError: One line naming the field, the value and what is allowed.
+    """
+    from config import check_pyboy_start_level
+
+    if config.env.kind == "tetris":
+        from envs.tetris import resolve_backend
+        from envs.tetris_pyboy import check_rom
+
+        try:
+            backend, rom = resolve_backend(config.env)
+            title = check_rom(rom).title if backend == "pyboy" and rom else None
+        except ValueError as exc:  # already refused by check_game_assets
+            raise ConfigError(f"--rom: {exc}") from None
+        if title is not None:
+            check_pyboy_start_level(title, config.env.start_level)
+
+
 def _resolve(args: argparse.Namespace) -> RunConfig:
     """The run's config from parsed flags; exit 2 with one line on any user error."""
     _check_schedule_flags(args)
-    game = args.game
+    game = args.game  # "" is a wrong game, not the default one
     if game is None and args.config is not None:
         from config import load_yaml
 
@@ -195,41 +257,73 @@ def _resolve(args: argparse.Namespace) -> RunConfig:
             game = load_yaml(args.config).get("game")
         except ConfigError as exc:
             _fail(str(exc))
-    if args.rom is not None and not (game or "").startswith("tetris"):
-        _fail(f"--rom: only --game tetris plays a ROM file, got --game {game or 'breakout'}")
+        if game is not None and not isinstance(game, str):
+            _fail(
+                f"{quote(str(args.config))}: game={quote(game)} is not a game name; allowed: "
+                "breakout, tetris, connect4 or atari:<Name>"
+            )
+    game = "breakout" if game is None else game
+    if args.rom is not None and not game.startswith("tetris"):
+        _fail(f"--rom: only --game tetris plays a ROM file, got --game {quote(game)}")
     try:
-        config = resolve_config(game or "breakout", args.config, _overrides(args))
+        config = resolve_config(game, args.config, _overrides(args))
         config = check_game_assets(config)
+        _check_rom_start_level(config)
     except ConfigError as exc:
         _fail(str(exc))
+    except OSError as exc:  # a path the OS refuses outright (too long, a loop of links)
+        _fail(f"{exc.strerror or exc}: {quote(exc.filename)}")
     if args.evaluate_only is not None:
         if args.resume is not None:
             _fail("--evaluate-only and --resume do not go together: evaluation does not train")
         return config
     from agents.memory import InsufficientMemoryError, check_replay_memory
+    from config import check_writable_directory
 
     try:
+        if config.train.tensorboard_dir is not None:  # training writes there
+            check_writable_directory("train.tensorboard_dir", config.train.tensorboard_dir)
         print(check_replay_memory(config))
-    except InsufficientMemoryError as exc:
+    except (ConfigError, InsufficientMemoryError) as exc:
         _fail(str(exc))
     return config
 
 
-def resume_command(argv: list[str], run_name: str) -> str:
-    """The command line that continues ``run_name``: this one, resuming that run."""
+def _check_run_name_is_new(config: RunConfig) -> None:
+    """Refuse a run name the ZenML store already holds (the last pre-flight check, the only
+    one that needs the store). A name with ZenML's ``{time}`` placeholder is unique."""
+    name = config.run_name
+    if name is None or "{time}" in name:
+        return
+    from zenml.client import Client
+    from zenml.utils.string_utils import format_name_template
+
+    concrete = format_name_template(name)  # {date} as ZenML will fill it in today
+    if Client().list_pipeline_runs(name=concrete, size=1, hydrate=False).total:
+        _fail(
+            f"run_name={quote(concrete)} already exists in the ZenML store; pick another "
+            f"--run-name, or add ZenML's placeholders to make it unique, e.g. "
+            f"{quote(name + '_{date}_{time}')}"
+        )
+
+
+def _command(argv: list[str], drop: tuple[str, ...] = (), add: tuple[str, ...] = ()) -> str:
+    """This command line without the flags ``drop`` (and their values), plus ``add``."""
     kept: list[str] = []
     skip = False
     for arg in argv:
         if skip:
             skip = False
-            continue
-        if arg in ("--resume", "--run-name"):
+        elif arg in drop:
             skip = True
-            continue
-        if arg.startswith(("--resume=", "--run-name=")):
-            continue
-        kept.append(arg)
-    return " ".join(["python", "run_pipeline.py", *kept, "--resume", run_name])
+        elif not arg.startswith(tuple(f"{flag}=" for flag in drop)):
+            kept.append(arg)
+    return " ".join(["python", "run_pipeline.py", *kept, *add])
+
+
+def resume_command(argv: list[str], run_name: str) -> str:
+    """The command line that continues ``run_name``: this one, resuming that run."""
+    return _command(argv, drop=("--resume", "--run-name"), add=("--resume", run_name))
 
 
 def _check_resume_point(config: RunConfig) -> None:
@@ -374,10 +468,28 @@ def schedule_training(args: argparse.Namespace, config: RunConfig) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from agents.interrupts import StopRequested
+    from pipelines.guard import RunGuard
+
+    # From here on SIGINT and SIGTERM are only recorded; the command stops where it can
+    # (between steps, after a training step, between environment steps) and says how to go on.
+    with RunGuard() as guard:
+        try:
+            return _main(argv, guard)
+        except StopRequested as exc:
+            return _report_stop(exc, argv, guard)
+
+
+def _main(argv: list[str], guard: RunGuard) -> int:
     args = build_parser().parse_args(argv)
     if args.list_schedules or args.delete_schedule is not None:
+        guard.start_zenml()
         return _schedule_admin(args)
     config = _resolve(args)
+    # the store is created (once, under a lock) and crashed runs recovered before any use
+    guard.start_zenml()
+    if args.schedule is None:  # a schedule names its runs itself
+        _check_run_name_is_new(config)
     if args.stack is not None:
         use_stack_or_fail(args.stack)
     if args.schedule is not None:
@@ -397,19 +509,72 @@ def main(argv: list[str] | None = None) -> int:
     )
     if config.resume is not None:
         _check_resume_point(config)
-    # ZenML and TensorFlow load only after the input is known to be good.
-    from agents.interrupts import TrainingInterrupted
+    # TensorFlow loads only after the input is known to be good.
     from pipelines import training_run
 
     _store_rom(config)
-    try:
-        run = training_run(config)(config=config)
-    except TrainingInterrupted as exc:
-        print(f"\n{exc}", file=sys.stderr)
-        print(f"resume with:\n  {resume_command(argv, exc.run_name)}", file=sys.stderr)
-        return exc.exit_code
+    guard.check("before the run started")
+    run = training_run(config)(config=config)
     return _report(run)
 
 
+def _report_stop(exc: StopRequested, argv: list[str], guard: RunGuard) -> int:
+    """Say what a signal stopped and the command that goes on from there; 128 + its number.
+
+    Training that stopped names its checkpoint and prints the command that resumes it; a run
+    whose training had finished prints the command that evaluates its agent; a run stopped
+    before training (or an evaluation) prints the command that starts it again.
+    """
+    from agents.interrupts import TrainingInterrupted
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr)
+
+    if isinstance(exc, TrainingInterrupted):
+        say(f"\n{exc}")
+        say(f"resume with:\n  {resume_command(argv, exc.run_name)}")
+        return exc.exit_code
+    again = _command(argv, drop=("--run-name",))
+    if guard.run_id is None:
+        say(f"\n{exc.signal_name} received before the run started: nothing ran")
+        say(f"start it again with:\n  {again}")
+        return exc.exit_code
+    from zenml.client import Client
+
+    run = Client().get_pipeline_run(guard.run_id)
+    train = run.steps.get("train")
+    say(f"\nrun {run.name}: {exc}")
+    if train is not None and train.status.value == "completed":
+        evaluate = _command(
+            argv, drop=("--run-name", "--resume"), add=("--evaluate-only", run.name)
+        )
+        say(f"its training had finished; evaluate its trained agent with:\n  {evaluate}")
+    else:
+        say(f"start it again with:\n  {again}")
+    return exc.exit_code
+
+
+def _exit_at_once(exit_code: int) -> NoReturn:
+    """Exit without the interpreter's teardown, after the ``atexit`` handlers (logs, ZenML)
+    and a flush: tearing TensorFlow down takes seconds that a user who pressed Ctrl-C, or a
+    supervisor that sent SIGTERM, should not wait for."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    # the command is over: a signal during the interpreter's teardown must not turn it into a
+    # crash (KeyboardInterrupt, or death by SIGTERM) after the run was reported
+    import signal
+
+    for handled in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(handled, signal.SIG_IGN)
+    if exit_code > 128:  # stopped by a signal
+        _exit_at_once(exit_code)
+    sys.exit(exit_code)

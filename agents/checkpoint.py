@@ -6,10 +6,12 @@ can pickle them to a file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from agents.validation import StateReader, check_mt19937_state, check_plain_values
 
 if TYPE_CHECKING:
     from agents.dqn import DQNAgent
@@ -83,8 +85,66 @@ class TrainingCheckpoint:
             )
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.__post_init__()
+        """Restore a pickled checkpoint, checking every field and that its parts fit together.
+
+        The game, agent and buffer were restored (and checked) by their own ``__setstate__``
+        before this runs; here their types, the curves, the RNG states and the counters are
+        checked, and that agent and buffer match the game's actions and observations.
+
+        Raises:
+            CorruptArtifactError: Naming the field that is missing, of the wrong type, or that
+                does not fit the rest of the checkpoint.
+        """
+        from agents.dqn import DQNAgent
+        from agents.replay import ReplayBuffer
+        from agents.training import TrainingHistory
+        from envs.base import GameWrapper
+
+        reader = StateReader(state, "TrainingCheckpoint", CHECKPOINT_FORMAT)
+        config = reader.raw("config")
+        check_plain_values(config, reader.failing("config"))
+        if type(config) is not dict or type(config.get("game")) is not str:
+            raise reader.error("config", "must be a run config dict with a 'game' name")
+        parts = {"game": GameWrapper, "agent": DQNAgent, "buffer": ReplayBuffer}
+        for key, kind in parts.items():
+            if not isinstance(reader.raw(key), kind):
+                raise reader.error(
+                    key, f"must be a {kind.__name__}, got {type(reader.raw(key)).__name__}"
+                )
+        game, agent, buffer = state["game"], state["agent"], state["buffer"]
+        history = reader.raw("history")
+        check_plain_values(history, reader.failing("history"))
+        curves = {field.name for field in fields(TrainingHistory)}
+        if type(history) is not dict or not set(history) <= curves:
+            raise reader.error("history", f"must be a dict of curves named from {sorted(curves)}")
+        for name, values in history.items():
+            if type(values) is not list:
+                raise reader.error(
+                    f"history.{name}", f"must be a list, got {type(values).__name__}"
+                )
+        rngs = reader.nested("global_rngs")
+        check_mt19937_state(rngs.raw("numpy"), rngs.failing("numpy"))
+        if rngs.raw("tensorflow") is not None:
+            rngs.array("tensorflow", np.int64, (3,))
+        target_steps = reader.integer("target_steps", 0, 2**62)
+        final = reader.flag("final")
+        observation_shape = tuple(game.observation_space.shape or ())
+        mismatches = [
+            ("agent", "observation_shape", agent.observation_shape, observation_shape),
+            ("agent", "num_actions", agent.num_actions, game.num_actions),
+            ("buffer", "num_actions", buffer.num_actions, game.num_actions),
+            ("buffer", "stack", buffer.stack, game.frame_stack),
+            ("buffer", "frame_shape", buffer.frame_shape, observation_shape[1:]),
+        ]
+        for key, name, found, expected in mismatches:
+            if found != expected:
+                raise reader.error(
+                    key, f"has {name}={found!r}, but the checkpoint's game has {expected!r}"
+                )
+        self.config, self.game, self.agent, self.buffer = config, game, agent, buffer
+        self.history = history
+        self.global_rngs = {"numpy": rngs.raw("numpy"), "tensorflow": rngs.raw("tensorflow")}
+        self.target_steps, self.final, self.format = target_steps, final, CHECKPOINT_FORMAT
 
     @property
     def agent_step(self) -> int:

@@ -12,10 +12,20 @@ import tensorflow as tf
 from agents.networks import NumpyQNetwork, numpy_q_network, q_network_for
 from agents.optim import FusedAdam
 from agents.replay import ReplayBatch
+from agents.validation import (
+    MAX_ACTIONS,
+    StateReader,
+    check_array,
+    check_int,
+    state_errors,
+)
 from config import DQNConfig
 
 STATE_FORMAT = 1
 """Version of the pickled agent state; bump when its keys change."""
+
+MAX_COUNTER = 2**62
+"""Largest step or update count a pickled agent may hold."""
 
 
 class DQNAgent:
@@ -316,27 +326,74 @@ class DQNAgent:
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(
-                f"DQNAgent state format {state.get('format')!r} is not supported "
-                f"(this version reads {STATE_FORMAT})"
+        """Restore :meth:`__getstate__`'s output, every field checked before anything is built.
+
+        Raises:
+            CorruptArtifactError: Naming the field that is missing, of the wrong type, out of
+                the config's range, or of the wrong shape for the network the config describes.
+        """
+        reader = StateReader(state, "DQNAgent", STATE_FORMAT)
+        config = reader.config("config", DQNConfig)
+        observation_shape = reader.shape("observation_shape", 3)
+        num_actions = reader.integer("num_actions", 1, MAX_ACTIONS)
+        with state_errors("DQNAgent"):
+            shapes, trainable = _network_shapes(config, observation_shape, num_actions)
+        online = reader.arrays("online_weights", "f4", shapes)
+        target = reader.arrays("target_weights", "f4", shapes)
+        acting = reader.arrays("acting_weights", "f4", shapes)
+        slots = reader.sequence("optimizer_variables", 1 + 2 * len(trainable))
+        if len(slots) != 1 + 2 * len(trainable):
+            raise reader.error(
+                "optimizer_variables",
+                f"holds {len(slots)} arrays; Adam on this network has {1 + 2 * len(trainable)}",
             )
-        self.__init__(  # type: ignore[misc]
-            DQNConfig.model_validate(state["config"]),
-            tuple(state["observation_shape"]),
-            state["num_actions"],
-        )
-        self.online.set_weights(state["online_weights"])
-        self.target.set_weights(state["target_weights"])
-        self._acting.set_weights(state["acting_weights"])
-        # an update that finished before saving is applied to acting at the next launch
-        self._latest_flat = (
-            np.concatenate([w.ravel() for w in state["online_weights"]])
-            if self.config.overlap_updates
-            else None
-        )
-        self.optimizer.set_state(state["optimizer_variables"])
-        self.rng.bit_generator.state = state["rng_state"]
-        self.steps = state["steps"]
-        self.updates = state["updates"]
-        self.target_syncs = state["target_syncs"]
+        iterations = check_int(slots[0], 0, None, reader.failing("optimizer_variables[0]"))
+        moments = [
+            check_array(value, "f4", shape, reader.failing(f"optimizer_variables[{i}]"))
+            for i, (value, shape) in enumerate(zip(slots[1:], trainable * 2, strict=True), 1)
+        ]
+        rng_state = reader.pcg64_state("rng_state")
+        steps = reader.integer("steps", 0, MAX_COUNTER)
+        updates = reader.integer("updates", 0, MAX_COUNTER)
+        target_syncs = reader.integer("target_syncs", 0, MAX_COUNTER)
+        with state_errors("DQNAgent"):
+            self.__init__(config, observation_shape, num_actions)  # type: ignore[misc]
+            self.online.set_weights(online)
+            self.target.set_weights(target)
+            self._acting.set_weights(acting)
+            # an update that finished before saving is applied to acting at the next launch
+            self._latest_flat = (
+                np.concatenate([w.ravel() for w in online]) if self.config.overlap_updates else None
+            )
+            self.optimizer.set_state([np.asarray(iterations, dtype=np.int64), *moments])
+            self.rng.bit_generator.state = rng_state
+        self.steps = steps
+        self.updates = updates
+        self.target_syncs = target_syncs
+
+
+def _network_shapes(
+    config: DQNConfig, observation_shape: tuple[int, ...], num_actions: int
+) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+    """Shapes of all and of the trainable weights of the network ``config`` describes,
+    computed without allocating it.
+
+    A pickled agent's config says how big a network to build; this lets ``__setstate__``
+    compare that with the weights the payload really holds *before* building anything, so a
+    state asking for ``hidden_units=10**7`` is refused instead of allocating 100 GB. Keras
+    builds the model in a ``StatelessScope`` that never initialises its variables (shapes
+    only, no memory, no draw from the global seed generator), and the deferred variables are
+    dropped from Keras's list afterwards so that no later scope initialises them.
+    """
+    from keras.src.backend.common import global_state
+    from keras.src.backend.common.stateless_scope import StatelessScope
+
+    deferred = list(global_state.get_global_attribute("uninitialized_variables", None) or [])
+    try:
+        with StatelessScope(initialize_variables=False):
+            probe = q_network_for(config, observation_shape, num_actions, "shape_probe")
+            every = [tuple(int(d) for d in w.shape) for w in probe.weights]
+            trainable = [tuple(int(d) for d in w.shape) for w in probe.trainable_variables]
+    finally:
+        global_state.set_global_attribute("uninitialized_variables", deferred)
+    return every, trainable

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agents.baselines import Policy, baselines_for, random_policy
+from agents.interrupts import check_stop
 from envs.base import GameWrapper
 from envs.registry import make_game
 
@@ -52,6 +53,10 @@ def play_episodes(
 ) -> list[EpisodeResult]:
     """Play one episode per seed; the policy's generator is seeded with the episode's seed.
 
+    Between environment steps a stop request (SIGINT or SIGTERM inside an entered
+    :class:`agents.interrupts.GracefulInterrupt`) raises
+    :class:`agents.interrupts.StopRequested`.
+
     Args:
         game: The environment.
         policy: Picks each action.
@@ -70,6 +75,7 @@ def play_episodes(
             frames.append(game.frame())
         terminated = truncated = False
         while not (terminated or truncated):
+            check_stop("evaluation")
             action = policy(observation, game.action_mask(), rng)
             observation, _, terminated, truncated, info = game.step(action)
             if recording and frames is not None and len(frames) < max_frames:

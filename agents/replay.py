@@ -5,6 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+import psutil
+
+from agents.validation import (
+    MAX_ACTIONS,
+    MAX_OBSERVATION_SIDE,
+    PLAIN_DTYPES,
+    StateReader,
+    field_limits,
+    state_errors,
+)
 
 if TYPE_CHECKING:
     from config import RunConfig
@@ -12,6 +22,12 @@ if TYPE_CHECKING:
 
 STATE_FORMAT = 1
 """Version of the pickled buffer state; bump when its keys change."""
+
+MAX_FRAME_DIMS = 3
+"""Most axes a stored frame has (frames are images or boards: 2)."""
+
+MAX_TRANSITIONS = 2**40
+"""Largest capacity or transition count a pickled buffer may declare (memory decides first)."""
 
 
 class ReplayBatch(NamedTuple):
@@ -345,34 +361,75 @@ class ReplayBuffer:
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(
-                f"ReplayBuffer state format {state.get('format')!r} is not supported "
-                f"(this version reads {STATE_FORMAT})"
-            )
-        self.__init__(  # type: ignore[misc]
-            capacity=state["capacity"],
-            frame_shape=tuple(state["frame_shape"]),
-            num_actions=state["num_actions"],
-            stack=state["stack"],
-            n_step=state["n_step"],
-            gamma=state["gamma"],
-            store_action_masks=state["store_action_masks"],
-            frame_dtype=np.dtype(state["frame_dtype"]),
+        """Restore :meth:`__getstate__`'s output, every field checked before allocating.
+
+        Raises:
+            CorruptArtifactError: Naming the field that is missing, of the wrong type or shape,
+                outside the config's limits, or a capacity that does not fit in memory.
+        """
+        from config import AtariConfig, DQNConfig
+
+        reader = StateReader(state, "ReplayBuffer", STATE_FORMAT)
+        frame_shape = reader.integers("frame_shape", MAX_FRAME_DIMS, 1, MAX_OBSERVATION_SIDE)
+        if not frame_shape:
+            raise reader.error("frame_shape", "is empty; a frame has at least one axis")
+        num_actions = reader.integer("num_actions", 1, MAX_ACTIONS)
+        stack = reader.integer("stack", 1, field_limits(AtariConfig, "frame_stack")[1])
+        n_step = reader.integer("n_step", *field_limits(DQNConfig, "n_step"))
+        gamma = reader.number("gamma", 0.0, 1.0)
+        if gamma <= 0.0:
+            raise reader.error("gamma", f"is {gamma}; allowed: above 0 up to 1")
+        store_action_masks = reader.flag("store_action_masks")
+        frame_dtype = np.dtype(
+            reader.text("frame_dtype", [dtype.str for dtype in PLAIN_DTYPES.values()])
         )
-        self.added = int(state["added"])
-        arrays = state["arrays"]
-        filled = len(arrays["frames"])
-        if filled != len(self):
-            raise ValueError(
-                f"ReplayBuffer state holds {filled} slots, expected {len(self)} "
-                f"for added={self.added}, capacity={self.capacity}"
+        capacity = reader.integer("capacity", stack + n_step + 1, MAX_TRANSITIONS)
+        needed = buffer_nbytes(
+            capacity, tuple(frame_shape), num_actions, store_action_masks, frame_dtype
+        )
+        available = psutil.virtual_memory().available
+        if needed > available:
+            raise reader.error(
+                "capacity",
+                f"is {capacity}: the buffer would preallocate {needed / 2**30:.2f} GiB, more "
+                f"than the {available / 2**30:.2f} GiB available on this machine",
             )
-        self._frames[:filled] = arrays["frames"]
-        self._actions[:filled] = arrays["actions"]
-        self._rewards[:filled] = arrays["rewards"]
-        self._terminal[:filled] = arrays["terminal"]
-        self._episode_end[:filled] = arrays["episode_end"]
-        self._episode_start[:filled] = arrays["episode_start"]
+        added = reader.integer("added", 0, MAX_TRANSITIONS)
+        filled = min(added, capacity)
+        arrays = reader.nested("arrays")
+        slots = (filled,)
+        frames = arrays.array("frames", frame_dtype, (*slots, *frame_shape))
+        actions = arrays.array("actions", _action_dtype(num_actions), slots)
+        if filled and int(actions.max()) >= num_actions:
+            raise arrays.error(
+                "actions", f"holds {int(actions.max())}; actions are 0 to {num_actions - 1}"
+            )
+        rewards = arrays.array("rewards", np.float32, slots, finite=True)
+        flags = {
+            name: arrays.array(name, bool, slots)
+            for name in ("terminal", "episode_end", "episode_start")
+        }
+        if store_action_masks:
+            masks = arrays.array("masks", bool, (*slots, num_actions))
+        elif arrays.has("masks"):
+            raise arrays.error("masks", "is present, but store_action_masks is false")
+        with state_errors("ReplayBuffer"):
+            self.__init__(  # type: ignore[misc]
+                capacity=capacity,
+                frame_shape=tuple(frame_shape),
+                num_actions=num_actions,
+                stack=stack,
+                n_step=n_step,
+                gamma=gamma,
+                store_action_masks=store_action_masks,
+                frame_dtype=frame_dtype,
+            )
+        self.added = added
+        self._frames[:filled] = frames
+        self._actions[:filled] = actions
+        self._rewards[:filled] = rewards
+        self._terminal[:filled] = flags["terminal"]
+        self._episode_end[:filled] = flags["episode_end"]
+        self._episode_start[:filled] = flags["episode_start"]
         if self._masks is not None:
-            self._masks[:filled] = arrays["masks"]
+            self._masks[:filled] = masks

@@ -12,6 +12,7 @@ import numpy as np
 
 from agents.checkpoint import TrainingCheckpoint, capture_global_rngs, restore_global_rngs
 from agents.dqn import DQNAgent
+from agents.interrupts import GracefulInterrupt
 from agents.progress import interactive, progress_bar
 from agents.replay import ReplayBuffer, mirrored
 from agents.schedules import LinearSchedule
@@ -261,3 +262,58 @@ class Trainer:
             "eps": f"{epsilon:.3f}",
             "loss": f"{losses[-1]:.4f}" if losses else "-",
         }
+
+
+def train_with_checkpoints(
+    trainer: Trainer,
+    target_steps: int,
+    checkpoint_every: int,
+    save: Callable[[bool], str],
+    interrupt: GracefulInterrupt,
+    progress: bool | None = None,
+) -> list[str]:
+    """Train up to agent step ``target_steps``, saving every ``checkpoint_every`` steps, at the
+    end, and when a stop is requested.
+
+    The ``train`` step runs this with a ZenML ``save``; a notebook can pass one that writes a
+    file. A stop request (``interrupt``, polled after every agent step) ends training with the
+    step complete and saves there, so an interrupt loses no finished step. Saves run inside
+    :meth:`GracefulInterrupt.protect`: a signal that arrives meanwhile lets the save complete.
+
+    Args:
+        trainer: The trainer to run (fresh or continued from a checkpoint).
+        target_steps: The agent step to reach.
+        checkpoint_every: Agent steps between scheduled saves.
+        save: Writes a checkpoint (argument: whether training ended or was stopped) and
+            returns its label.
+        interrupt: The entered :class:`GracefulInterrupt` to poll.
+        progress: As for :meth:`Trainer.run`.
+
+    Returns:
+        The labels of the checkpoints saved, oldest first.
+    """
+    saved: list[str] = []
+
+    def scheduled(current: Trainer) -> None:
+        if current.agent.steps % checkpoint_every == 0:
+            with interrupt.protect():
+                saved.append(save(current.agent.steps >= target_steps))
+
+    remaining = target_steps - trainer.agent.steps
+    if remaining > 0 and not interrupt.poll():
+        trainer.run(remaining, progress, callback=scheduled, should_stop=interrupt.poll)
+    with interrupt.protect():
+        if not saved or trainer.agent.steps % checkpoint_every != 0:
+            saved.append(save(True))
+    return saved
+
+
+def stop_message(
+    run_name: str, signal_name: str, trainer: Trainer, checkpoint: str, resume_hint: str
+) -> str:
+    """The one line that says where training stopped and what was saved."""
+    return (
+        f"training of run {run_name} stopped by {signal_name} at agent step "
+        f"{trainer.agent.steps:,} (frame {trainer.game.frame_number:,}); checkpoint "
+        f"{checkpoint} saved; {resume_hint}"
+    )

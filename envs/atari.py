@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import cv2
@@ -9,8 +10,9 @@ import gymnasium as gym
 import numpy as np
 from ale_py import ALEInterface, ALEState, LoggerMode, roms
 
+from agents.validation import StateReader, state_errors
 from config import AtariConfig
-from envs.base import GameWrapper, check_state_format
+from envs.base import GameWrapper
 
 ALEInterface.setLoggerMode(LoggerMode.Error)  # ALE prints a banner per ROM load otherwise
 
@@ -22,6 +24,21 @@ FIRE_ACTION_NAME = "FIRE"
 
 STATE_FORMAT = 1
 """Version of the pickled wrapper state; bump when its keys change."""
+
+MAX_ALE_STATE_BYTES = 64 * 1024
+"""An ALE state with its RNG is about 14 KB; a larger one is not handed to ALE."""
+
+ALE_INNER_LENGTH_OFFSET = 24
+"""``ALEState::serialize`` writes six ints, then the emulator state's length and bytes..."""
+
+ALE_TRAILER_BYTES = 8
+"""...then two more ints (the paddle range)."""
+
+ALE_OPENING_BYTES = 4 + 32 + 4 + len("System")
+"""The emulator state opens with two length-prefixed strings: the ROM's MD5 and "System"."""
+
+MAX_FRAMES = 2**62
+"""Largest emulator frame count a state may hold."""
 
 
 class AtariGame(GameWrapper):
@@ -261,19 +278,83 @@ class AtariGame(GameWrapper):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        check_state_format(state, STATE_FORMAT, "AtariGame")
-        self.__init__(AtariConfig.model_validate(state["config"]), state["render_mode"])  # type: ignore[misc]
-        self._ale.restoreState(ALEState(state["ale_state"]))
-        if state["np_random_state"] is not None:
+        """Restore :meth:`__getstate__`'s output, every field checked against the config.
+
+        Raises:
+            CorruptArtifactError: Naming the field that is missing, of the wrong type, range or
+                shape, or an emulator state ALE cannot restore.
+        """
+        reader = StateReader(state, "AtariGame", STATE_FORMAT)
+        config = reader.config("config", AtariConfig)
+        render_mode = reader.optional_text("render_mode", [None, "rgb_array"])
+        ale_state = reader.blob("ale_state", MAX_ALE_STATE_BYTES)
+        np_random_state = reader.optional_pcg64_state("np_random_state")
+        lives = reader.integer("lives", 0, 255)
+        # a reset plays up to noop_max no-ops and a FIRE; a step at most frame_skip frames and
+        # a FIRE, and steps go on until max_episode_frames is reached
+        most_frames = max(config.noop_max + 1, config.max_episode_frames) + config.frame_skip + 1
+        episode_frames = reader.integer("episode_frames", 0, most_frames)
+        frames_before_episode = (
+            reader.integer("frames_before_episode", 0, MAX_FRAMES)
+            if reader.has("frames_before_episode")
+            else 0
+        )
+        episode_steps = reader.integer("episode_steps", 0, episode_frames)
+        episode_score = reader.number("episode_score")
+        needs_reset = reader.flag("needs_reset")
+        with state_errors("AtariGame"):
+            self.__init__(config, render_mode)  # type: ignore[misc]
+        height, width = self._grab.shape[1:]
+        screen = reader.array("screen", np.uint8, (height, width, 3))
+        stack = reader.array("stack", np.uint8, self._stack.shape)
+        grab = reader.array("grab", np.uint8, self._grab.shape)
+        self._restore_emulator(ale_state, reader)
+        if np_random_state is not None:
             rng = np.random.Generator(np.random.PCG64())
-            rng.bit_generator.state = state["np_random_state"]
+            rng.bit_generator.state = np_random_state
             self._np_random = rng
-        self._restored_screen = np.array(state["screen"], dtype=np.uint8)
-        self._stack[...] = state["stack"]
-        self._grab[...] = state["grab"]
-        self._lives = state["lives"]
-        self._episode_frames = state["episode_frames"]
-        self._frames_before_episode = state.get("frames_before_episode", 0)
-        self._episode_steps = state["episode_steps"]
-        self._episode_score = state["episode_score"]
-        self._needs_reset = state["needs_reset"]
+        self._restored_screen = screen.copy()
+        self._stack[...] = stack
+        self._grab[...] = grab
+        self._lives = lives
+        self._episode_frames = episode_frames
+        self._frames_before_episode = frames_before_episode
+        self._episode_steps = episode_steps
+        self._episode_score = episode_score
+        self._needs_reset = needs_reset
+
+    def _restore_emulator(self, ale_state: bytes, reader: StateReader) -> None:
+        """``restoreState``, with ALE's untranslatable errors (``SystemError: nanobind ...``,
+        a C++ ``basic_string`` error) reported as a damaged ``ale_state``.
+
+        ALE allocates every string of a state by the length recorded in it before reading it
+        (a forged length of 2**31 - 1 costs 2 GB). So the layout is checked first: the outer
+        frame (``ALEState::serialize``: six ints, the length-prefixed emulator state, two
+        ints) and the emulator state's opening strings (the ROM's MD5 and ``"System"``, the
+        first things ALE reads), which must be this ROM's, exactly as the fresh emulator
+        writes them. Strings further in (device names, the RNG) are ALE's own to check.
+        """
+        header = ALE_INNER_LENGTH_OFFSET + 4
+        inner = -1
+        if len(ale_state) >= header:
+            (inner,) = struct.unpack_from("<i", ale_state, ALE_INNER_LENGTH_OFFSET)
+        if inner < 1 or len(ale_state) != header + inner + ALE_TRAILER_BYTES:
+            raise reader.error(
+                "ale_state",
+                f"is not an ALE state: its {len(ale_state)} bytes do not match the emulator "
+                f"state length {inner} it records",
+            )
+        fresh = self._ale.cloneState().serialize()
+        opening = slice(header, header + ALE_OPENING_BYTES)
+        if ale_state[opening] != fresh[opening]:
+            raise reader.error(
+                "ale_state",
+                f"does not open with the MD5 of ROM {self.config.rom!r} as ALE writes it: it is "
+                "damaged or from another game",
+            )
+        try:
+            self._ale.restoreState(ALEState(ale_state))
+        except (SystemError, ValueError, RuntimeError, TypeError) as exc:
+            raise reader.error(
+                "ale_state", f"is damaged: ALE cannot restore it ({type(exc).__name__})"
+            ) from exc

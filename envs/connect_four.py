@@ -4,15 +4,17 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
 
-from agents.league import League
-from config import ConnectFourConfig
-from envs.base import GameWrapper, check_state_format
+from agents.league import SNAPSHOT_PREFIX, League
+from agents.validation import StateReader, check_plain_values, state_errors
+from config import ConnectFourConfig, LeagueConfig
+from envs.base import GameWrapper
 
 if TYPE_CHECKING:  # the agents package loads TensorFlow: only when an opponent is made
     from agents.opponents import Opponent
@@ -23,6 +25,18 @@ NEGAMAX_PREFIX = "negamax:"
 
 STATE_FORMAT = 2
 """Version of the pickled wrapper state; bump when its keys change."""
+
+MAX_COUNT = 2**62
+"""Largest game or frame count a state may hold."""
+
+SNAPSHOT_NAME = re.compile(rf"^{re.escape(SNAPSHOT_PREFIX)}\d{{1,19}}$")
+"""League snapshot names, ``self@<agent step>``."""
+
+MAX_LAYERS = 64
+"""Most weight arrays a frozen snapshot network holds."""
+
+MAX_LAYER_SIDE = 1 << 20
+"""Largest axis of a snapshot's weight array (the payload's size bounds the total anyway)."""
 
 OPPONENT_STREAM = 4
 """Spawn key that separates the opponent's generator from a policy's seeded with the same
@@ -299,21 +313,157 @@ class ConnectFourGame(GameWrapper):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        check_state_format(state, STATE_FORMAT, "ConnectFourGame")
-        config = ConnectFourConfig.model_validate(state["config"])
-        self.__init__(config, state["render_mode"])  # type: ignore[misc]
+        """Restore :meth:`__getstate__`'s output: the moves are replayed, each checked legal,
+        and every other field is checked against the board and the config.
+
+        Raises:
+            CorruptArtifactError: Naming the field that is missing, of the wrong type or range,
+                or that does not fit the board (an illegal move, a result the board does not
+                show, an opponent outside the league's pool such as ``negamax:40``).
+        """
+        reader = StateReader(state, "ConnectFourGame", STATE_FORMAT)
+        config = reader.config("config", ConnectFourConfig)
+        render_mode = reader.optional_text("render_mode", [None, "rgb_array"])
+        moves = reader.integers("moves", ROWS * COLUMNS, 0, COLUMNS - 1)
+        games = reader.integer("games", 0, MAX_COUNT)
+        frames = reader.integer("frames", len(moves), MAX_COUNT)
+        rng_state = reader.pcg64_state("rng_state")
+        league_state = _checked_league_state(reader, config)
+        opponent_name = reader.text("opponent_name", max_length=64)
+        opponent_rng_state = reader.optional_pcg64_state("opponent_rng_state")
+        agent_first = reader.flag("agent_first")
+        episode_steps = reader.integer("episode_steps", 0, (ROWS * COLUMNS + 1) // 2)
+        needs_reset = reader.flag("needs_reset")
+        result = reader.optional_text("result", [None, "win", "loss", "draw"])
+        with state_errors("ConnectFourGame"):
+            self.__init__(config, render_mode)  # type: ignore[misc]
+            self.league.__setstate__(league_state)
+        _check_snapshots_play(self.league, reader)
+        if opponent_name not in self.league.pool:
+            raise reader.error(
+                "opponent_name",
+                f"is {opponent_name!r}, which is not in the league's pool "
+                f"({', '.join(self.league.pool)})",
+            )
         self._env.reset()
-        for column in state["moves"]:
+        for index, column in enumerate(moves):
+            observation, *_ = self._env.last()
+            if (
+                final_reward(self._env, "player_0") is not None
+                or not observation["action_mask"][column]
+            ):
+                raise reader.error(f"moves[{index}]", f"plays column {column}, which is not legal")
             self._env.step(column)
-        self._moves = list(state["moves"])
-        self._games, self._frames = state["games"], state["frames"]
-        self._rng.bit_generator.state = state["rng_state"]
-        self.league.__setstate__(state["league"])
-        self._opponent_name = state["opponent_name"]
-        self._opponent = self._make_opponent(self._opponent_name, None)
-        if state["opponent_rng_state"] is not None:
-            self._opponent.search.rng.bit_generator.state = state["opponent_rng_state"]  # type: ignore[attr-defined]
-        self._agent_first = state["agent_first"]
-        self._episode_steps, self._needs_reset = state["episode_steps"], state["needs_reset"]
-        self._result = state["result"]
+        self._moves = list(moves)
+        self._games, self._frames = games, frames
+        self._rng.bit_generator.state = rng_state
+        self._opponent_name = opponent_name
+        with state_errors("ConnectFourGame"):
+            self._opponent = self._make_opponent(opponent_name, None)
+        search = getattr(self._opponent, "search", None)
+        if (search is None) != (opponent_rng_state is None):
+            raise reader.error(
+                "opponent_rng_state",
+                f"is {'missing' if search is not None else 'present'} for opponent "
+                f"{opponent_name!r}",
+            )
+        if search is not None:
+            search.rng.bit_generator.state = opponent_rng_state
+        self._agent_first = agent_first
+        agent_moves = (len(moves) + 1) // 2 if agent_first else len(moves) // 2
+        if episode_steps != agent_moves:
+            raise reader.error(
+                "episode_steps", f"is {episode_steps}, but the agent made {agent_moves} moves"
+            )
+        self._episode_steps, self._needs_reset = episode_steps, needs_reset
+        if result != self._finished():
+            raise reader.error("result", f"is {result!r}, but the board says {self._finished()!r}")
+        if result is not None and not needs_reset:
+            raise reader.error("needs_reset", "is false, but the game is over")
+        if not needs_reset and self._env.agent_selection != self._agent_seat():
+            raise reader.error("moves", "leave the opponent to move in an episode in progress")
+        self._result = result
         self._observe()
+
+
+def _checked_league_state(reader: StateReader, config: ConnectFourConfig) -> dict[str, Any]:
+    """The league's pickled state, checked against the game's config before ``League``
+    rebuilds from it: the same fixed opponents and league settings, a pool within
+    ``max_pool_size``, snapshots named ``self@<step>`` with well-formed network states."""
+    from agents.league import STATE_FORMAT as LEAGUE_FORMAT
+
+    league = reader.nested("league", LEAGUE_FORMAT)
+    fixed = league.sequence("fixed", len(config.opponents))
+    if fixed != list(config.opponents):
+        raise league.error(
+            "fixed", f"is {fixed!r}, but the config's opponents are {config.opponents!r}"
+        )
+    league_config = league.config("config", LeagueConfig)
+    if league_config != config.league:
+        raise league.error("config", "differs from the game config's league settings")
+    snapshots = league.raw("snapshots")
+    if type(snapshots) is not dict or len(fixed) + len(snapshots) > league_config.max_pool_size:
+        raise league.error(
+            "snapshots",
+            f"must be a dict of at most {league_config.max_pool_size - len(fixed)} snapshots",
+        )
+    for name, network in snapshots.items():
+        if type(name) is not str or not SNAPSHOT_NAME.match(name):
+            raise league.error("snapshots", f"has a snapshot named {name!r}; names are self@<step>")
+        _check_network_state(
+            StateReader(network, league.owner, prefix=f"{league.prefix}snapshots[{name}].")
+        )
+    recent = league.sequence("recent", league_config.window)
+    if any(type(value) is not float or value not in (0.0, 1.0) for value in recent):
+        raise league.error("recent", "must hold only 0.0 (not won) and 1.0 (won)")
+    league.integer("games", 0, MAX_COUNT)
+    history = league.sequence("history", MAX_COUNT, allow_tuple=False)
+    check_plain_values(history, league.failing("history"))
+    return league.state
+
+
+def _check_network_state(network: StateReader) -> None:
+    """A frozen network's state (:meth:`agents.networks.NumpyQNetwork.state`): its layout
+    and the weights that fill it, float32 of exactly the layout's shapes."""
+    network.flag("placement")
+    network.flag("dueling")
+    network.flag("drops")
+    network.number("scale")
+    layout = network.sequence("layout", MAX_LAYERS)
+    shapes = []
+    for index, entry in enumerate(layout):
+        if (
+            type(entry) not in (list, tuple)
+            or len(entry) != 3
+            or type(entry[0]) is not str
+            or type(entry[1]) is not int
+            or type(entry[2]) not in (list, tuple)
+            or not 1 <= len(entry[2]) <= 4
+            or not all(type(d) is int and 1 <= d <= MAX_LAYER_SIDE for d in entry[2])
+        ):
+            raise network.error(f"layout[{index}]", "must be [layer name, index, shape]")
+        shapes.append(tuple(entry[2]))
+    network.arrays("weights", np.float32, shapes)
+    strides = network.raw("strides")
+    if type(strides) is not dict or any(
+        type(k) is not str or type(v) is not int or not 1 <= v <= 8 for k, v in strides.items()
+    ):
+        raise network.error("strides", "must map convolution names to strides 1-8")
+    board = network.raw("line_board")
+    if board is not None and (type(board) is not list or board != [ROWS, COLUMNS]):
+        raise network.error("line_board", f"is {board!r}; expected None or [{ROWS}, {COLUMNS}]")
+
+
+def _check_snapshots_play(league: League, reader: StateReader) -> None:
+    """Every restored snapshot computes seven Q-values for an empty board (so a layout that
+    does not fit its weights fails here, not in the middle of training)."""
+    empty = np.zeros((1, 2 * ROWS, COLUMNS), dtype=np.uint8)
+    for name in league.snapshots:
+        try:
+            q = np.asarray(league.snapshots[name](empty))
+        except Exception as exc:
+            raise reader.error(
+                "league", f"has snapshot {name} that cannot play: {type(exc).__name__}: {exc}"
+            ) from exc
+        if q.shape != (COLUMNS,):
+            raise reader.error("league", f"has snapshot {name} giving Q-values of shape {q.shape}")

@@ -9,8 +9,9 @@ from typing import Any, Protocol
 import gymnasium as gym
 import numpy as np
 
+from agents.validation import StateReader, state_errors
 from config import TetrisConfig
-from envs.base import GameWrapper, check_state_format
+from envs.base import GameWrapper
 from envs.tetris_features import (
     FEATURE_INDEX,
     ILLEGAL,
@@ -19,7 +20,7 @@ from envs.tetris_features import (
     board_summary,
 )
 from envs.tetris_native import BUTTONS, NativeTetris, drop_rows
-from envs.tetris_pyboy import ROM_ENV_VAR
+from envs.tetris_pyboy import ROM_ENV_VAR, RomError
 from envs.tetris_rules import (
     BOARD_COLS,
     BOARD_ROWS,
@@ -33,6 +34,12 @@ from envs.tetris_rules import (
 
 STATE_FORMAT = 1
 """Version of the pickled wrapper state; bump when its keys change."""
+
+MAX_ROM_BYTES = 8 * 1024 * 1024
+"""The largest Game Boy cartridge is 8 MiB; a state naming a larger file is refused."""
+
+MAX_COUNT = 2**62
+"""Largest step or frame count a state may hold."""
 
 CELL_PIXELS = 8
 """Side of one cell in rendered frames (the Game Boy's tile size)."""
@@ -386,17 +393,42 @@ class TetrisGame(GameWrapper):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        check_state_format(state, STATE_FORMAT, "TetrisGame")
-        config = TetrisConfig.model_validate(state["config"])
-        if state["backend_name"] == "pyboy":
-            config = config.model_copy(update={"backend": "pyboy", "rom": state["rom"]})
+        """Restore :meth:`__getstate__`'s output, every field checked first (the backend checks
+        its own state).
+
+        Raises:
+            CorruptArtifactError: Naming the field that is missing or of the wrong type or
+                range.
+            RomError: The PyBoy state's ROM is not on this machine.
+        """
+        reader = StateReader(state, "TetrisGame", STATE_FORMAT)
+        config = reader.config("config", TetrisConfig)
+        render_mode = reader.optional_text("render_mode", [None, "rgb_array"])
+        backend_name = reader.text("backend_name", ["native", "pyboy"])
+        if backend_name == "pyboy":
+            rom = reader.text("rom", max_length=4096)
+            if os.path.isfile(rom) and os.path.getsize(rom) > MAX_ROM_BYTES:
+                raise reader.error("rom", f"names {rom}, which is too large to be a Game Boy ROM")
+            config = config.model_copy(update={"backend": "pyboy", "rom": rom})
         else:
+            reader.optional_text("rom", [None])
             config = config.model_copy(update={"backend": "native"})
-        self.__init__(config, render_mode=state["render_mode"])  # type: ignore[misc]
-        self.backend.set_state(state["backend_state"])
-        self._episode_steps = state["episode_steps"]
-        self._frames_before_episode = state["frames_before_episode"]
-        self._needs_reset = state["needs_reset"]
+        backend_state = reader.nested("backend_state").state
+        episode_steps = reader.integer("episode_steps", 0, MAX_COUNT)
+        frames_before_episode = reader.integer("frames_before_episode", 0, MAX_COUNT)
+        needs_reset = reader.flag("needs_reset")
+        with state_errors("TetrisGame", passthrough=(RomError,)):
+            self.__init__(config, render_mode=render_mode)  # type: ignore[misc]
+            self.backend.set_state(backend_state)
+        if frames_before_episode > self.backend.frame_number:
+            raise reader.error(
+                "frames_before_episode",
+                f"is {frames_before_episode}, after the backend's frame "
+                f"{self.backend.frame_number}",
+            )
+        self._episode_steps = episode_steps
+        self._frames_before_episode = frames_before_episode
+        self._needs_reset = needs_reset
         self._summary = board_summary(self.backend.board())
         self._observe()
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.base import check_state_format
+from agents.validation import StateReader, field_limits
+from config import TetrisConfig
 from envs.tetris_features import ILLEGAL
 from envs.tetris_rules import (
     BOARD_COLS,
@@ -39,6 +40,12 @@ DAS_REPEAT_FRAMES = 9
 
 STATE_FORMAT = 1
 """Version of :meth:`NativeTetris.get_state`; bump when its keys change."""
+
+MAX_DELAY_FRAMES = 255
+"""Longest gravity or spawn wait a state may hold (the longest real one is 93 frames)."""
+
+MAX_COUNT = 2**62
+"""Largest frame, score, line or piece count a state may hold."""
 
 _FULL_ROW = (1 << BOARD_COLS) - 1
 
@@ -503,29 +510,69 @@ class NativeTetris:
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`get_state`'s output."""
-        check_state_format(state, STATE_FORMAT, "NativeTetris")
-        self.start_level = state["start_level"]
-        self.frame_number = state["frame_number"]
-        self.rows = list(state["rows"])
+        """Restore :meth:`get_state`'s output, every field checked first.
+
+        Raises:
+            CorruptArtifactError: Naming the field that is missing, of the wrong type or
+                range, or a falling piece that overlaps the stack or leaves the field.
+        """
+        reader = StateReader(state, "NativeTetris", STATE_FORMAT)
+        pieces = len(_CELLS) - 1
+        rows = reader.integers("rows", BOARD_ROWS, 0, _FULL_ROW)
+        if len(rows) != BOARD_ROWS:
+            raise reader.error("rows", f"holds {len(rows)} rows, expected {BOARD_ROWS}")
+        box = reader.integers("box", 2, -4, max(BOARD_ROWS, BOARD_COLS))
+        if len(box) != 2:
+            raise reader.error("box", f"must be (row, column), got {box!r}")
+        held = reader.sequence("held", len(BUTTONS))
+        if any(type(button) is not str or button not in BUTTONS[1:] for button in held):
+            raise reader.error("held", f"is {held!r}; buttons are {', '.join(BUTTONS[1:])}")
+        active = reader.optional_integer("active_piece", 0, pieces)
+        rotation = reader.integer("rotation", 0, 3)
+        game_over = reader.flag("game_over")
+        values: dict[str, Any] = {
+            "start_level": reader.integer(
+                "start_level", *field_limits(TetrisConfig, "start_level")
+            ),
+            "frame_number": reader.integer("frame_number", 0, MAX_COUNT),
+            "score": reader.integer("score", 0, MAX_COUNT),
+            "lines": reader.integer("lines", 0, MAX_COUNT),
+            "level": reader.integer("level", 0, MAX_COUNT),
+            "pieces": reader.integer("pieces", 0, MAX_COUNT),
+            "preview_piece": reader.integer("preview_piece", 0, pieces),
+            "last_active": reader.integer("last_active", 0, pieces),
+            "gravity_counter": reader.integer("gravity_counter", 0, MAX_DELAY_FRAMES),
+            "spawn_delay": reader.integer("spawn_delay", 0, MAX_DELAY_FRAMES),
+            "hold_frames": reader.integer("hold_frames", 0, MAX_COUNT),
+            "soft_drop_rows": reader.integer("soft_drop_rows", 0, BOARD_ROWS + 4),
+            "last_placement_reached": reader.flag("last_placement_reached"),
+            "last_lines_cleared": reader.integer("last_lines_cleared", 0, 4),
+            "rng_state": reader.pcg64_state("rng_state"),
+        }
+        previous, self.rows = self.rows, rows
+        if active is not None and not self._fits(active, rotation, box[0], box[1]):
+            self.rows = previous
+            raise reader.error("box", f"puts the falling piece at {box} over the stack or a wall")
+        self.start_level = values["start_level"]
+        self.frame_number = values["frame_number"]
         self._board = np.array(
             [[row >> c & 1 for c in range(BOARD_COLS)] for row in self.rows], dtype=bool
         ).reshape(BOARD_ROWS, BOARD_COLS)
-        self.score, self.lines, self.level = state["score"], state["lines"], state["level"]
-        self.pieces, self.game_over = state["pieces"], state["game_over"]
-        self.active_piece, self.preview_piece = state["active_piece"], state["preview_piece"]
-        self._last_active = state["last_active"]
-        self._rotation = state["rotation"]
-        self._box_row, self._box_col = state["box"]
-        self._gravity_counter = state["gravity_counter"]
-        self._spawn_delay = state["spawn_delay"]
-        self._held = set(state["held"])
-        self._hold_frames = state["hold_frames"]
-        self._soft_drop_rows = state["soft_drop_rows"]
-        self.last_placement_reached = state["last_placement_reached"]
-        self.last_lines_cleared = state["last_lines_cleared"]
+        self.score, self.lines, self.level = values["score"], values["lines"], values["level"]
+        self.pieces, self.game_over = values["pieces"], game_over
+        self.active_piece, self.preview_piece = active, values["preview_piece"]
+        self._last_active = values["last_active"]
+        self._rotation = rotation
+        self._box_row, self._box_col = box
+        self._gravity_counter = values["gravity_counter"]
+        self._spawn_delay = values["spawn_delay"]
+        self._held = set(held)
+        self._hold_frames = values["hold_frames"]
+        self._soft_drop_rows = values["soft_drop_rows"]
+        self.last_placement_reached = values["last_placement_reached"]
+        self.last_lines_cleared = values["last_lines_cleared"]
         self._randomizer = GameBoyRandomizer(0)
-        self._randomizer.rng.bit_generator.state = state["rng_state"]
+        self._randomizer.rng.bit_generator.state = values["rng_state"]
         self._landing_cache = None
 
     def close(self) -> None:

@@ -2,12 +2,21 @@
 
 Two cartridges are supported, the ones PyBoy 2.8 has game wrappers for:
 
-* ``TETRIS``: Nintendo's Game Boy Tetris (1989). Never available in this repository (dump your
-  own cartridge); its code path follows PyBoy's ``game_wrapper_tetris`` and is untested here.
+* ``TETRIS``: Nintendo's Game Boy Tetris (1989), recognised by its cartridge header title only
+  (no dump was available to take a digest from). Its menus, board, pieces, score, lines, level
+  and game over are read from RAM at the addresses of the annotated disassembly
+  github.com/alexsteb/tetris_disassembly (``constants.asm``, which assembles 1:1 to Tetris
+  (World)); the field from PyBoy's background tile map, the falling piece from its sprites.
+  Exercised on synthetic ROM images only, never on a real dump.
 * ``DMGTRIS``: Pandora's Blocks (formerly DMGTRIS), an open-source GPL-3 TGM-style game by
-  Randy Thiemann, github.com/Villadelfia/dmgtris. PyBoy's wrapper matches the build at commit
-  5fad7f3 (``bin/PandorasBlocks.gbc``, run in DMG mode). The RAM addresses below are that
-  build's symbol file (``bin/PandorasBlocks.sym``) and were checked against screenshots.
+  Randy Thiemann, github.com/Villadelfia/dmgtris, only the build of commit 5fad7f3
+  (``bin/PandorasBlocks.gbc``, run in DMG mode), recognised by its SHA-256. The RAM addresses
+  below are that build's symbol file (``bin/PandorasBlocks.sym``), checked against screenshots.
+  Other builds with the same title move the variables (the newest commit, and 5fad7f3 itself
+  assembled with rgbds 0.9.0, put ``hGameState`` at 0xFFFE), so they are refused.
+
+Whatever the cartridge, a game that stops making progress (no piece to control, no game over)
+ends with :class:`GameStalledError` within a bounded number of frames instead of hanging.
 
 No ROM is ever shipped: :func:`find_local_rom` looks at ``$ZENRL_TETRIS_ROM`` and ``roms/``.
 """
@@ -17,13 +26,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from envs.base import check_state_format
+from agents.validation import StateReader
 from envs.tetris_rules import BOARD_COLS, BOARD_ROWS, NUM_PIECES, SHAPE_CELLS
 
 ROM_ENV_VAR = "ZENRL_TETRIS_ROM"
@@ -35,6 +45,16 @@ SUPPORTED_TITLES = {
 }
 """Cartridge header titles this backend plays, with where to get each ROM."""
 
+DMGTRIS_COMMIT = "5fad7f3"
+"""The Pandora's Blocks commit whose build this backend reads (its RAM map is fixed here)."""
+
+SUPPORTED_DMGTRIS_SHA256 = {
+    # bin/PandorasBlocks.gbc as committed at 5fad7f3; `make` at that commit rebuilds these exact
+    # bytes with rgbds 0.9.1 and 1.0.3 (rgbds 0.9.0 lays out HRAM differently: refused).
+    "dd716498c3840dd94906ad4f90ece1b766d2374ea12c1e39e2921ab2197adea2": "5fad7f3",
+}
+"""SHA-256 of the Pandora's Blocks builds whose memory map this backend reads -> commit."""
+
 ROM_CACHE_ENV_VAR = "ZENRL_ROM_CACHE"
 """Environment variable naming the ROM cache: ROMs fetched from the artifact store by SHA-256
 (default ``~/.cache/zenrl/roms``)."""
@@ -45,6 +65,12 @@ ROM_DIR = REPO_ROOT / "roms"
 
 STATE_FORMAT = 1
 """Version of the :meth:`PyBoyTetris.get_state` dict; bump when its keys change."""
+
+MAX_SAVE_STATE_BYTES = 1024 * 1024
+"""A PyBoy save state of a DMG game is tens of KB; a larger one is not handed to PyBoy."""
+
+MAX_COUNT = 2**62
+"""Largest frame or line count a state may hold."""
 
 # Cartridge header.
 HEADER_TITLE_START = 0x134  # first byte of the cartridge title
@@ -95,11 +121,38 @@ DMG_TITLE_FRAMES = 300  # frames from power-on until the title screen reads inpu
 # DMGTRIS piece id -> Game Boy Tetris code (L=0, J=1, I=2, O=3, Z=4, S=5, T=6).
 DMG_TO_GB_PIECE = (2, 4, 5, 1, 0, 3, 6)
 
-# Game Boy Tetris memory map (after PyBoy's game_wrapper_tetris; untested here).
-GB_EMPTY_TILE = 47  # blank field tile in the background map
-GB_FIELD_COL0 = 2  # background map column of field column 0 (rows 0-17 are the field)
-GB_NEXT_PIECE_ADDR = 0xC213  # next piece code x4 (low two bits: orientation)
-GB_MENU_FRAMES = 7  # frames PyBoy's wrapper waits after each menu button
+DMG_BOOT_FRAME_LIMIT = 2000  # frames from power-on to the title screen before giving up
+
+# Game Boy Tetris memory map: names and values from github.com/alexsteb/tetris_disassembly
+# (constants.asm, main.asm), a disassembly that assembles 1:1 to Tetris (World).
+GB_RAM_MAP_SOURCE = "github.com/alexsteb/tetris_disassembly"
+GB_GAME_STATUS_ADDR = 0xFFE1  # rGAME_STATUS: which screen or phase the game is in
+GB_STATUS_IN_GAME = 0x00  # MENU_IN_GAME: playing
+GB_STATUS_GAME_OVER_INIT = 0x01  # MENU_GAME_OVER_INIT: the frame a piece could not spawn
+GB_STATUS_GAME_OVER = 0x04  # MENU_GAME_OVER: the game over screen (waits for A/START)
+GB_STATUS_TITLE = 0x07  # MENU_TITLE: 1PLAYER/2PLAYER screen, START -> game type select
+GB_STATUS_LOST_ANIMATION = 0x0D  # MENU_LOST_ANIM: bricks fill the field after a game over
+GB_STATUS_SELECT_TYPE = 0x0E  # MENU_SELECT_TYPE: LEFT A-TYPE, RIGHT B-TYPE, START -> level
+GB_STATUS_LEVEL_A = 0x11  # MENU_LEVEL_A: A-TYPE level select, RIGHT adds 1 (to 9), START plays
+GB_GAME_OVER_STATUSES = (GB_STATUS_GAME_OVER_INIT, GB_STATUS_LOST_ANIMATION, GB_STATUS_GAME_OVER)
+GB_GAME_TYPE_ADDR = 0xFFC0  # rGAME_TYPE
+GB_GAME_TYPE_A = 0x37  # GAME_TYPE_A (B-TYPE is 0x77)
+GB_LEVEL_A_ADDR = 0xFFC2  # rLEVEL_A: the level the A-TYPE level select points at
+GB_LEVEL_ADDR = 0xFFA9  # current level, binary (raised every 10 lines, up to 20)
+GB_LINES_ADDR = 0xFF9E  # rLINES_CLEARED1/2: lines, 2 bytes BCD, least significant first
+GB_SCORE_ADDR = 0xC0A0  # rSCORE1-3: score, 3 bytes BCD, least significant first
+GB_BLOCK_VISIBILITY_ADDR = 0xC200  # rBLOCK_VISIBILITY: 0 while a piece falls, 0x80 hidden
+GB_BLOCK_TYPE_ADDR = 0xC203  # rBLOCK_TYPE: falling piece code x4 + rotation (A: -1, clockwise)
+GB_NEXT_PIECE_ADDR = 0xC213  # rNEXT_BLOCK_TYPE: next piece code x4 (PyBoy's wrapper reads it)
+GB_BLOCK_STATUS_ADDR = 0xFF98  # rBLOCK_STATUS: 0 falling, 1 landed, 2 line check, 3 clearing
+GB_ROW_UPDATE_ADDR = 0xFFE3  # rROW_UPDATE: row being redrawn after a line clear (0: none)
+GB_FIELD_COL0 = 2  # background map column of field column 0 (PyBoy's game area (2, 0, 10, 18))
+GB_EMPTY_TILE = 47  # blank field tile (0x2F, what the game fills the field with)
+GB_MENU_FRAMES = 7  # frames to wait after a menu button (as PyBoy's wrapper does)
+GB_MENU_PRESS_LIMIT = 12  # presses of one menu button before giving up
+GB_BOOT_FRAME_LIMIT = 1500  # frames from power-on to the title (the copyright screen: ~500)
+GB_SEED_FRAMES = 256  # reset waits seed % 256 frames on the level select (the DIV phase)
+DIV_ADDR = 0xFF04  # the timer's DIV register: any write resets it to 0
 
 BUTTONS = ("left", "right", "down", "a", "b", "none")
 """Buttons :meth:`PyBoyTetris.press` accepts (``none`` waits with nothing held)."""
@@ -116,9 +169,25 @@ NEXT_PIECE_FRAME_LIMIT = 600
 START_FRAME_LIMIT = 2000
 """Frames to wait from the title screen until the first piece is controllable."""
 
+STALLED_PLACEMENT_LIMIT = 3
+"""Placements in a row that lock no piece and do not end the game before the game is declared
+stuck (:class:`GameStalledError`). A working game locks a piece on every placement."""
+
+STALLED_FRAME_LIMIT = STALLED_PLACEMENT_LIMIT * NEXT_PIECE_FRAME_LIMIT
+"""Frames of :meth:`PyBoyTetris.press` without a controllable piece before the game is declared
+stuck (in a working game the next piece comes within 100 frames of a lock)."""
+
 
 class RomError(ValueError):
     """The ROM file is missing, not a Game Boy ROM, or not a supported cartridge."""
+
+
+class GameStalledError(RuntimeError):
+    """The emulated game stopped making progress: no piece to control and no game over.
+
+    Raised instead of letting training or evaluation spin on a ROM whose memory map is not the
+    one this backend reads (or on a cartridge that never reaches its menus or first piece).
+    """
 
 
 @dataclass(frozen=True)
@@ -130,16 +199,31 @@ class RomInfo:
     sha256: str
 
 
+def _supported_dmgtris() -> str:
+    digests = ", ".join(sorted(SUPPORTED_DMGTRIS_SHA256))
+    return (
+        f"Pandora's Blocks at commit {DMGTRIS_COMMIT} of github.com/Villadelfia/dmgtris (its "
+        f"bin/PandorasBlocks.gbc, or `make` there with rgbds 0.9.1 or 1.0.3: SHA-256 {digests})"
+    )
+
+
 def _where_to_get() -> str:
     return (
-        "expected a Game Boy ROM whose cartridge header title is TETRIS or DMGTRIS; "
-        "use your own Tetris cartridge dump, or build Pandora's Blocks from "
-        f"github.com/Villadelfia/dmgtris, and point ${ROM_ENV_VAR} at it or put it in roms/"
+        "expected a Game Boy ROM whose cartridge header title is TETRIS or DMGTRIS: your own "
+        f"Tetris cartridge dump, or {_supported_dmgtris()}; point ${ROM_ENV_VAR} at it or put "
+        "it in roms/"
     )
 
 
 def check_rom(path: str | Path) -> RomInfo:
-    """Check a ROM by its cartridge header, without starting an emulator.
+    """Check a ROM by its cartridge header (and a DMGTRIS ROM by its SHA-256), without
+    starting an emulator.
+
+    Pandora's Blocks is recognised by the file's digest, not by a signature inside it: every
+    variable this backend reads sits where that one build's symbol file says, and a rebuild of
+    the same source with rgbds 0.9.0 already moves them, so "same bytes" is the property that
+    matters. It also holds for anyone who follows the instructions: ``make`` at 5fad7f3 with
+    rgbds 0.9.1 or 1.0.3 gives exactly the committed ``bin/PandorasBlocks.gbc``.
 
     Args:
         path: The ``.gb``/``.gbc`` file.
@@ -166,7 +250,15 @@ def check_rom(path: str | Path) -> RomInfo:
     title = raw.split(b"\x00", 1)[0].decode("ascii", errors="replace").strip()
     if title not in SUPPORTED_TITLES:
         raise RomError(f"{rom} has cartridge title {title!r}, not supported: {_where_to_get()}")
-    return RomInfo(path=str(rom), title=title, sha256=hashlib.sha256(data).hexdigest())
+    sha256 = hashlib.sha256(data).hexdigest()
+    if title == "DMGTRIS" and sha256 not in SUPPORTED_DMGTRIS_SHA256:
+        raise RomError(
+            f"{rom} is a DMGTRIS ROM but not the supported build (SHA-256 {sha256[:16]}...): "
+            "this backend reads the RAM of one build, whose variables other builds move (the "
+            "newest commit's, or 5fad7f3 assembled with rgbds 0.9.0); use "
+            f"{_supported_dmgtris()}"
+        )
+    return RomInfo(path=str(rom), title=title, sha256=sha256)
 
 
 def rom_cache_dir() -> Path:
@@ -244,19 +336,24 @@ def _shape_key(cells: np.ndarray) -> tuple[tuple[int, int], ...]:
 SHAPE_KEYS = [[_shape_key(SHAPE_CELLS[p, r]) for r in range(4)] for p in range(NUM_PIECES)]
 """``SHAPE_KEYS[piece][rotation]``: the orientation's normalised cells as a tuple."""
 
-PIECE_OF_SHAPE = {key: p for p in range(NUM_PIECES) for key in SHAPE_KEYS[p]}
-"""Which piece a normalised four-cell shape is (every orientation is unique to its piece)."""
-
 
 class PyBoyTetris:
     """Game Boy Tetris (or Pandora's Blocks) running in PyBoy, driven by placements or buttons.
 
     ## Backends
-    The ROM's cartridge title picks the game. ``DMGTRIS`` (Pandora's Blocks, verified): board,
-    pieces, score, level and game over are read from RAM (the symbol file's addresses), because
-    PyBoy's wrapper reads a game area 2 columns right of the real field and only 18 of its 20
-    rows. ``TETRIS`` (Game Boy Tetris, untested): board, score, level, lines and game over come
-    from PyBoy's Tetris wrapper; the falling piece from its four sprites.
+    The ROM's cartridge title picks the game. ``DMGTRIS`` (Pandora's Blocks build 5fad7f3,
+    verified): board, pieces, score, level and game over are read from RAM (the symbol file's
+    addresses), because PyBoy's wrapper reads a game area 2 columns right of the real field and
+    only 18 of its 20 rows. ``TETRIS`` (Game Boy Tetris, never run on a real dump): the menus
+    are navigated by the game's own state byte, score, lines, level, the pieces and game over
+    are read from RAM (the disassembly's addresses), the field from PyBoy's background tile map
+    (the area PyBoy's Tetris wrapper reads) and the falling piece's cells from its sprites.
+
+    ## Errors instead of hangs
+    Every wait is bounded. A game that does not reach its title screen, menus or first piece,
+    or that plays :data:`STALLED_PLACEMENT_LIMIT` placements in a row without locking a piece
+    or ending (or :data:`STALLED_FRAME_LIMIT` frames of ``press`` without a piece), raises
+    :class:`GameStalledError` naming the ROM.
 
     ## Timing
     One PyBoy tick is one Game Boy frame (59.73 per second). ``place`` taps rotate/move buttons
@@ -271,8 +368,9 @@ class PyBoyTetris:
     (frames, lines) and the ROM's identity. ``set_state`` on another instance with the same ROM
     continues the game frame-exactly. The same ``reset(seed)`` always gives the same game:
     the seed is written into the game's RNG seed bytes (Pandora's Blocks also seeds from the
-    power-on RAM, which PyBoy always zeroes) or the DIV register (Tetris), and also sets how
-    many frames pass before START is pressed.
+    power-on RAM, which PyBoy always zeroes) and sets how many frames pass before START is
+    pressed; Tetris draws its pieces from the DIV register, which ``reset`` clears and then
+    lets run for ``seed % 256`` frames on the level select.
 
     ## Limitations
     * Pandora's Blocks has a 20-row field; ``board`` is its bottom 18 rows. Cells in the top two
@@ -322,6 +420,8 @@ class PyBoyTetris:
         self.frame_number = 0
         self.lines = 0
         self.last_placement_reached = False
+        self._stalled_placements = 0
+        self._stalled_frames = 0
 
     # ------------------------------------------------------------------ emulation helpers
 
@@ -339,7 +439,7 @@ class PyBoyTetris:
         if frames > 0:
             self._rendered = render
         if not self._dmg and frames > 0:
-            self.lines = int(self._wrapper.lines)
+            self.lines = self._bcd(GB_LINES_ADDR, 2)
 
     def _tap(self, button: str) -> None:
         """Press ``button`` for one frame and release it for one frame."""
@@ -349,9 +449,17 @@ class PyBoyTetris:
         self._tick(1)
 
     def _digits(self, addr: int, count: int) -> int:
+        """A number stored one decimal digit per byte, most significant first (DMGTRIS)."""
         value = 0
         for digit in self._memory[addr : addr + count]:
             value = value * 10 + int(digit)
+        return value
+
+    def _bcd(self, addr: int, count: int) -> int:
+        """A number stored as packed BCD, least significant byte first (Game Boy Tetris)."""
+        value = 0
+        for byte in reversed(self._memory[addr : addr + count]):
+            value = value * 100 + (byte >> 4) * 10 + (byte & 0x0F)
         return value
 
     # ------------------------------------------------------------------ reading the game
@@ -367,8 +475,12 @@ class PyBoyTetris:
         return np.asarray(raw, dtype=np.uint8).reshape(DMG_FIELD_ROWS, BOARD_COLS)
 
     def _gb_field(self) -> np.ndarray:
-        area = np.asarray(self._wrapper.tilemap_background[:, :], dtype=np.int32)
-        return area[:BOARD_ROWS, GB_FIELD_COL0 : GB_FIELD_COL0 + BOARD_COLS]
+        """The field's (18, 10) tile ids from PyBoy's background tile map (PyBoy 2.8 keeps the
+        map on the PyBoy object; its Tetris wrapper's own copy is not reachable from Python)."""
+        area = self._pyboy.tilemap_background[
+            GB_FIELD_COL0 : GB_FIELD_COL0 + BOARD_COLS, 0:BOARD_ROWS
+        ]
+        return np.asarray(area, dtype=np.int32)
 
     def board(self) -> np.ndarray:
         """The locked cells, never the falling piece.
@@ -416,10 +528,18 @@ class PyBoyTetris:
             and self._memory[DMG_LOCK_DELAY_LEFT_ADDR] != 0
         )
 
+    def _gb_piece_active(self) -> bool:
+        return bool(
+            self._memory[GB_GAME_STATUS_ADDR] == GB_STATUS_IN_GAME
+            and self._memory[GB_BLOCK_VISIBILITY_ADDR] == 0
+            and self._memory[GB_BLOCK_STATUS_ADDR] == 0
+            and self._memory[GB_ROW_UPDATE_ADDR] == 0
+        )
+
     def _piece_active(self) -> bool:
         if self._dmg:
             return self._dmg_piece_active()
-        return len(self.falling_cells()) == 4 and not self.game_over
+        return self._gb_piece_active() and len(self.falling_cells()) == 4
 
     @property
     def active_piece(self) -> int | None:
@@ -428,8 +548,9 @@ class PyBoyTetris:
             if not self._dmg_piece_active():
                 return None
             return DMG_TO_GB_PIECE[self._memory[DMG_CURRENT_PIECE_ADDR] % NUM_PIECES]
-        cells = self.falling_cells()
-        return PIECE_OF_SHAPE.get(_shape_key(cells)) if len(cells) == 4 else None
+        if not self._piece_active():
+            return None
+        return (self._memory[GB_BLOCK_TYPE_ADDR] >> 2) % NUM_PIECES
 
     @property
     def preview_piece(self) -> int:
@@ -443,14 +564,14 @@ class PyBoyTetris:
         """The game's score."""
         if self._dmg:
             return self._digits(DMG_SCORE_ADDR, DMG_SCORE_DIGITS)
-        return int(self._wrapper.score)
+        return self._bcd(GB_SCORE_ADDR, 3)
 
     @property
     def level(self) -> int:
         """The game's displayed level."""
         if self._dmg:
             return self._digits(DMG_CLEVEL_ADDR, DMG_CLEVEL_DIGITS)
-        return int(self._wrapper.level)
+        return int(self._memory[GB_LEVEL_ADDR])
 
     @property
     def game_over(self) -> bool:
@@ -459,7 +580,7 @@ class PyBoyTetris:
             return self._memory[DMG_GAME_STATE_ADDR] == DMG_STATE_GAMEPLAY and self._memory[
                 DMG_MODE_ADDR
             ] in (DMG_MODE_GAME_OVER, DMG_MODE_PRE_GAME_OVER)
-        return bool(self._wrapper.game_over())
+        return self._memory[GB_GAME_STATUS_ADDR] in GB_GAME_OVER_STATUSES
 
     def timing(self) -> dict[str, int]:
         """Pandora's Blocks' current DAS, ARE, line ARE, lock delay and line clear delay."""
@@ -471,28 +592,90 @@ class PyBoyTetris:
 
     # ------------------------------------------------------------------ starting a game
 
+    def _stalled(self, what: str) -> GameStalledError:
+        """The error for a game that stopped making progress: one line naming the ROM."""
+        if self._dmg:
+            where = (
+                f"hGameState 0x{DMG_GAME_STATE_ADDR:04X} = {self._memory[DMG_GAME_STATE_ADDR]}, "
+                f"hMode 0x{DMG_MODE_ADDR:04X} = {self._memory[DMG_MODE_ADDR]}"
+            )
+            expected = _supported_dmgtris()
+        else:
+            where = (
+                f"rGAME_STATUS 0x{GB_GAME_STATUS_ADDR:04X} = "
+                f"0x{self._memory[GB_GAME_STATUS_ADDR]:02X}"
+            )
+            expected = "Nintendo's Tetris (World) at the addresses of " + GB_RAM_MAP_SOURCE
+        return GameStalledError(
+            f"{self.info.title} ROM {self.info.path} (SHA-256 {self.info.sha256[:16]}...) {what} "
+            f"(frame {self.frame_number}, {where}): stopped instead of waiting forever; this "
+            f"backend reads {expected}, and a ROM that keeps its variables elsewhere never "
+            "shows it a piece or a game over"
+        )
+
+    def _wait_until(self, done: Callable[[], bool], limit: int, what: str) -> None:
+        """Tick until ``done()`` holds; :class:`GameStalledError` after ``limit`` frames."""
+        for _ in range(limit):
+            if done():
+                return
+            self._tick(1)
+        if not done():
+            raise self._stalled(f"did not reach {what} within {limit} frames")
+
+    def _press_until(self, button: str, done: Callable[[], bool], what: str) -> None:
+        """Tap a menu button until ``done()`` holds (checked every frame after each tap)."""
+        for _ in range(GB_MENU_PRESS_LIMIT):
+            self._tap(button)
+            for _ in range(GB_MENU_FRAMES):
+                if done():
+                    return
+                self._tick(1)
+        if not done():
+            raise self._stalled(
+                f"did not reach {what} after {GB_MENU_PRESS_LIMIT} presses of {button.upper()}"
+            )
+
+    def _gb_status(self) -> int:
+        return int(self._memory[GB_GAME_STATUS_ADDR])
+
     def _boot_to_title(self) -> None:
-        """Run from power-on to the title/menu screen and keep that state for every reset."""
+        """Run from power-on to the menu a game starts from and keep that state for every reset.
+
+        Pandora's Blocks: its title screen. Game Boy Tetris: the A-TYPE level select, reached by
+        the game's own state byte (title -START-> game type -LEFT to A-TYPE, START-> level).
+
+        Raises:
+            GameStalledError: The cartridge never reaches that menu.
+        """
         self._pyboy.button_release("start")
         if self._dmg:
-            while self.frame_number < DMG_TITLE_FRAMES or (
-                self._memory[DMG_GAME_STATE_ADDR] != DMG_STATE_TITLE
-            ):
-                self._tick(1)
+            self._wait_until(
+                lambda: (
+                    self.frame_number >= DMG_TITLE_FRAMES
+                    and self._memory[DMG_GAME_STATE_ADDR] == DMG_STATE_TITLE
+                ),
+                DMG_BOOT_FRAME_LIMIT,
+                "its title screen",
+            )
         else:
-            # '1PLAYER' on the first screen, then START twice: game type (A-TYPE), music.
-            while True:
-                self._tick(1)
-                if self._wrapper.tilemap_background[2:9, 14] == [89, 25, 21, 10, 34, 14, 27]:
-                    break
-            self._tick(5)
-            self._pyboy.button("start")
-            self._tick(GB_MENU_FRAMES)
-            # Music select: A-TYPE music is selected; OFF is right + down of it.
-            self._tap("right")
-            self._tap("down")
-            self._pyboy.button("start")
-            self._tick(GB_MENU_FRAMES)
+            status = self._gb_status
+            self._wait_until(lambda: status() == GB_STATUS_TITLE, GB_BOOT_FRAME_LIMIT, "the title")
+            self._press_until("start", lambda: status() != GB_STATUS_TITLE, "the game type menu")
+            self._wait_until(
+                lambda: status() == GB_STATUS_SELECT_TYPE, GB_BOOT_FRAME_LIMIT, "the game type menu"
+            )
+            if self._memory[GB_GAME_TYPE_ADDR] != GB_GAME_TYPE_A:
+                self._press_until(
+                    "left", lambda: self._memory[GB_GAME_TYPE_ADDR] == GB_GAME_TYPE_A, "A-TYPE"
+                )
+            self._press_until(
+                "start", lambda: status() != GB_STATUS_SELECT_TYPE, "the A-TYPE level select"
+            )
+            self._wait_until(
+                lambda: status() == GB_STATUS_LEVEL_A,
+                GB_BOOT_FRAME_LIMIT,
+                "the A-TYPE level select",
+            )
         buffer = io.BytesIO()
         self._pyboy.save_state(buffer)
         self._title_state = buffer.getvalue()
@@ -502,6 +685,9 @@ class PyBoyTetris:
 
         Args:
             seed: Any non-negative int.
+
+        Raises:
+            GameStalledError: The cartridge does not reach its menus or its first piece.
         """
         if self._title_state is None:
             self._boot_to_title()
@@ -513,6 +699,8 @@ class PyBoyTetris:
         self.lines = 0
         self._prev_mode = -1
         self.last_placement_reached = False
+        self._stalled_placements = 0
+        self._stalled_frames = 0
         if self._dmg:
             # Stand-in for the power-on RAM the game mixes into its seed (PyBoy zeroes it).
             for i in range(4):
@@ -526,13 +714,22 @@ class PyBoyTetris:
                 if self._memory[DMG_GAME_STATE_ADDR] == DMG_STATE_GAMEPLAY:
                     break
         else:
-            self._wrapper._set_timer_div(seed & 0xFF)
-            self._tick((seed >> 8) % 16)
-            for _ in range(self.start_level):  # level select: right moves one level
-                self._tap("right")
-            self._pyboy.button("start")
-            self._tick(GB_MENU_FRAMES)
+            # The game draws pieces from DIV: reset it, then let the seed choose its phase.
+            self._memory[DIV_ADDR] = 0
+            self._tick(seed % GB_SEED_FRAMES)
+            level = GB_LEVEL_A_ADDR
+            if self.start_level:
+                self._press_until(
+                    "right",
+                    lambda: self._memory[level] == self.start_level,
+                    f"level {self.start_level}",
+                )
+            self._press_until("start", lambda: self._gb_status() != GB_STATUS_LEVEL_A, "a game")
         self._wait_for_piece(START_FRAME_LIMIT)
+        if not self._piece_active() and not self.game_over:
+            raise self._stalled(
+                f"showed no piece to control within {START_FRAME_LIMIT} frames of starting a game"
+            )
         self.lines = 0
 
     def _wait_for_piece(self, limit: int) -> int:
@@ -589,10 +786,13 @@ class PyBoyTetris:
             column: Board column of the piece's leftmost cell once rotated (0-9).
 
         Returns:
-            Frames emulated.
+            Frames emulated (at most about ``NEXT_PIECE_FRAME_LIMIT`` + ``DROP_FRAME_LIMIT`` +
+            ``NEXT_PIECE_FRAME_LIMIT`` plus the taps).
 
         Raises:
             ValueError: ``rotation`` or ``column`` out of range.
+            GameStalledError: This is the :data:`STALLED_PLACEMENT_LIMIT`-th placement in a row
+                that locked no piece while the game is not over.
         """
         if not 0 <= rotation < 4 or not 0 <= column < BOARD_COLS:
             raise ValueError(f"placement ({rotation}, {column}) out of range")
@@ -601,6 +801,7 @@ class PyBoyTetris:
         if not self._piece_active():
             self._wait_for_piece(NEXT_PIECE_FRAME_LIMIT)
             if not self._piece_active():
+                self._count_placement(locked=False)
                 return self.frame_number - start
         piece = self.active_piece
         assert piece is not None
@@ -640,8 +841,22 @@ class PyBoyTetris:
             self._tick(1)
             frames += 1
         self._pyboy.button_release("down")
+        locked = not self._piece_active()
         self._wait_for_piece(NEXT_PIECE_FRAME_LIMIT)
+        self._count_placement(locked)
         return self.frame_number - start
+
+    def _count_placement(self, locked: bool) -> None:
+        """The no-progress guard of ``place``: a placement must lock a piece or end the game."""
+        if locked or self.game_over:
+            self._stalled_placements = 0
+            return
+        self._stalled_placements += 1
+        if self._stalled_placements >= STALLED_PLACEMENT_LIMIT:
+            raise self._stalled(
+                f"locked no piece in {self._stalled_placements} placements in a row and the "
+                "game is not over"
+            )
 
     def press(self, button: str, frames: int) -> None:
         """Hold one button for ``frames`` frames, then release it.
@@ -652,6 +867,8 @@ class PyBoyTetris:
 
         Raises:
             ValueError: Unknown button.
+            GameStalledError: No piece was controllable for the last :data:`STALLED_FRAME_LIMIT`
+                frames of presses while the game is not over.
         """
         if button not in BUTTONS:
             raise ValueError(f"button must be one of {BUTTONS}, got {button!r}")
@@ -660,6 +877,15 @@ class PyBoyTetris:
         self._tick(frames, render=True)
         if button != "none":
             self._pyboy.button_release(button)
+        if self._piece_active() or self.game_over:
+            self._stalled_frames = 0
+            return
+        self._stalled_frames += frames
+        if self._stalled_frames >= STALLED_FRAME_LIMIT:
+            raise self._stalled(
+                f"showed no piece to control for {self._stalled_frames} frames of button "
+                "presses and the game is not over"
+            )
 
     def screen(self) -> np.ndarray:
         """The last rendered frame.
@@ -703,23 +929,46 @@ class PyBoyTetris:
             state: The snapshot.
 
         Raises:
-            ValueError: Different format or a different ROM (by SHA-256).
+            CorruptArtifactError: Different format or a different ROM (by SHA-256), a field
+                missing or of the wrong type or range, or save-state bytes PyBoy cannot load.
         """
-        check_state_format(state, STATE_FORMAT, "PyBoyTetris")
-        if state["rom_sha256"] != self.info.sha256:
-            raise ValueError(
-                f"state is from ROM {state['rom_title']} ({state['rom_sha256'][:12]}), "
-                f"this backend runs {self.info.title} ({self.info.sha256[:12]})"
+        reader = StateReader(state, "PyBoyTetris", STATE_FORMAT)
+        rom_title = reader.text("rom_title", max_length=64)
+        rom_sha256 = reader.text("rom_sha256", max_length=64)
+        if rom_sha256 != self.info.sha256:
+            raise reader.error(
+                "rom_sha256",
+                f"is {rom_sha256[:12]} (ROM {rom_title}); this backend runs "
+                f"{self.info.title} ({self.info.sha256[:12]})",
             )
-        self._pyboy.load_state(io.BytesIO(state["pyboy"]))
+        saved = reader.blob("pyboy", MAX_SAVE_STATE_BYTES)
+        title_state = (
+            None
+            if reader.raw("title_state") is None
+            else reader.blob("title_state", MAX_SAVE_STATE_BYTES)
+        )
+        frame_number = reader.integer("frame_number", 0, MAX_COUNT)
+        lines = reader.integer("lines", 0, MAX_COUNT)
+        prev_mode = reader.integer("prev_mode", -1, 255)
+        last_placement_reached = reader.flag("last_placement_reached")
+        start_level = reader.integer("start_level", 0, 0 if self._dmg else 9)
+        try:
+            self._pyboy.load_state(io.BytesIO(saved))
+        except Exception as exc:
+            raise reader.error(
+                "pyboy", f"is damaged: PyBoy cannot load it ({type(exc).__name__}: {exc})"
+            ) from exc
         for button in ("left", "right", "down", "a", "b", "start", "up", "select"):
             self._pyboy.button_release(button)
-        self._title_state = state["title_state"]
-        self.frame_number = int(state["frame_number"])
-        self.lines = int(state["lines"])
-        self._prev_mode = int(state["prev_mode"])
-        self.last_placement_reached = bool(state["last_placement_reached"])
-        self.start_level = int(state["start_level"])
+        self._title_state = title_state
+        self.frame_number = frame_number
+        self.lines = lines
+        self._prev_mode = prev_mode
+        self.last_placement_reached = last_placement_reached
+        self.start_level = start_level
+        # The no-progress guard starts afresh (a stuck game is caught within its limit again).
+        self._stalled_placements = 0
+        self._stalled_frames = 0
         # The loaded emulator has not drawn a frame yet; the screen shows this instance's last.
         self._rendered = False
 

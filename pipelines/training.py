@@ -7,6 +7,7 @@ from zenml.config.schedule import Schedule
 from zenml.enums import ExecutionMode
 
 from config import RunConfig
+from pipelines.guard import record_run_owner
 from steps import (
     agent,
     build_dqn,
@@ -23,8 +24,9 @@ from steps.registry import game_model
 
 # fail fast where the orchestrator can (see execution_mode): when training stops (an
 # interrupt, an error) the step's own exception reaches the caller, and evaluation is skipped
-# rather than run on a half-trained agent.
-@pipeline(name="dqn_training", execution_mode=ExecutionMode.FAIL_FAST)
+# rather than run on a half-trained agent. Every step records the process running it, so that
+# a run whose process was killed can be failed later (pipelines.guard).
+@pipeline(name="dqn_training", execution_mode=ExecutionMode.FAIL_FAST, on_start=record_run_owner)
 def train_pipeline(config: RunConfig) -> None:
     """game_wrap -> build_dqn -> replay_buffer -> agent -> get_information_meta -> train ->
     evaluate -> promote_model."""
@@ -38,7 +40,7 @@ def train_pipeline(config: RunConfig) -> None:
     promote_model(config, trained_agent, evaluation)
 
 
-@pipeline(name="dqn_evaluation", execution_mode=ExecutionMode.FAIL_FAST)
+@pipeline(name="dqn_evaluation", execution_mode=ExecutionMode.FAIL_FAST, on_start=record_run_owner)
 def evaluation_pipeline(config: RunConfig, source: str = "production") -> None:
     """load_agent -> evaluate: the production agent (or a named run's) without training."""
     trained_agent, history = load_agent(config, source)

@@ -73,18 +73,23 @@ def save_checkpoint(checkpoint: TrainingCheckpoint, run_name: str) -> ArtifactVe
     )
 
 
-def _versions(game: str) -> list[ArtifactVersionResponse]:
-    """The game's checkpoint versions, newest first (pruned ones included)."""
+def _versions(game: str, run_name: str | None = None) -> list[ArtifactVersionResponse]:
+    """The game's checkpoint versions (only run ``run_name``'s when given), newest first,
+    pruned ones included."""
     client = Client()
     name = checkpoint_artifact_name(game)
     try:
         client.get_artifact(name)
     except KeyError:
         return []
+    # the store filters by the run when it can ("key:value"; a name with a colon is rare)
+    by_run = [f"run:equals:{run_name}"] if run_name and ":" not in run_name else None
     versions = client.list_artifact_versions(
-        artifact=name, sort_by="desc:created", size=1000, hydrate=True
-    )
-    return list(versions.items)
+        artifact=name, sort_by="desc:created", size=1000, hydrate=True, run_metadata=by_run
+    ).items
+    if run_name is not None:
+        versions = [v for v in versions if v.run_metadata.get("run") == run_name]
+    return list(versions)
 
 
 def _is_pruned(version: ArtifactVersionResponse) -> bool:
@@ -99,22 +104,54 @@ def _label(version: ArtifactVersionResponse) -> str:
     )
 
 
-def prune_checkpoints(game: str, keep: int) -> list[str]:
-    """Delete the data of all but the newest ``keep`` checkpoints of a game.
+def _resume_points_in_use(current_run: str) -> set[str]:
+    """Artifact version ids that unfinished runs other than ``current_run`` chose to resume
+    from (``get_information_meta`` records the choice; ``train`` loads it later)."""
+    client = Client()
+    in_use: set[str] = set()
+    for status in UNFINISHED:
+        runs = client.list_pipeline_runs(status=status, size=1000, hydrate=True).items
+        for run in runs:
+            if run.name == current_run:
+                continue
+            step = run.steps.get("get_information_meta")
+            resume = step.run_metadata.get("resume") if step is not None else None
+            if isinstance(resume, dict) and resume.get("artifact_version_id"):
+                in_use.add(str(resume["artifact_version_id"]))
+    return in_use
+
+
+def prune_checkpoints(game: str, keep: int, run_name: str) -> list[str]:
+    """Delete the data of all but the newest ``keep`` checkpoints of run ``run_name``.
+
+    Retention is per run: runs of the same game side by side never delete each other's
+    checkpoints, and a checkpoint that another unfinished run chose to resume from is kept
+    while that run is unfinished (a later save of this run prunes it). Data that is already
+    gone is not an error: the version is tagged ``pruned`` all the same.
 
     Returns:
         Labels of the checkpoints whose data was deleted.
     """
     client = Client()
-    live = [v for v in _versions(game) if not _is_pruned(v)]
+    old = [v for v in _versions(game, run_name) if not _is_pruned(v)][keep:]
+    if not old:
+        return []
+    in_use = _resume_points_in_use(run_name)
+    store = client.active_stack.artifact_store
     pruned = []
-    for version in live[keep:]:
-        try:
-            client.delete_artifact_version(
-                version.id, delete_metadata=False, delete_from_artifact_store=True
-            )
-        except OSError as exc:  # its files are already gone (a store that was reset)
-            logger.warning("checkpoint %s had no data left to delete: %s", _label(version), exc)
+    for version in old:
+        if str(version.id) in in_use:
+            logger.info("keeping checkpoint %s: an unfinished run resumes from it", _label(version))
+            continue
+        if store.exists(version.uri):
+            try:
+                client.delete_artifact_version(
+                    version.id, delete_metadata=False, delete_from_artifact_store=True
+                )
+            except OSError as exc:  # deleted meanwhile (a store that was reset, a user)
+                if store.exists(version.uri):
+                    raise
+                logger.info("checkpoint %s was already deleted: %s", _label(version), exc)
         client.update_artifact_version(version.id, add_tags=[PRUNED_TAG])
         pruned.append(_label(version))
     return pruned

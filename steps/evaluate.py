@@ -18,6 +18,7 @@ from agents.evaluation import (
     markdown_table,
     summarize,
 )
+from agents.interrupts import GracefulInterrupt, check_stop
 from agents.media import Gif, Png, episode_gif, learning_curve_png
 from agents.progress import progress_bar
 from config import ConnectFourConfig, RunConfig
@@ -61,6 +62,16 @@ def evaluate(
 
     Connect Four plays that many games against every evaluation opponent as first and as
     second player, and adds win/draw/loss rates per opponent and seat and an Elo table."""
+    # Ctrl-C or SIGTERM stops between two environment steps (StopRequested): the handler
+    # only records it, so nothing is raised inside an emulator's callback.
+    with GracefulInterrupt(on_stop="stopping the evaluation"):
+        metrics, table, gif, curve = _evaluate(config, trained_agent, training_history)
+    return metrics, table, gif, curve  # a tuple literal: ZenML reads the outputs from it
+
+
+def _evaluate(
+    config: RunConfig, trained_agent: DQNAgent, training_history: dict[str, Any]
+) -> tuple[dict[str, Any], MarkdownString, Gif, Png]:
     settings = config.evaluate
     ensure_env_rom(config.env)  # a worker without the client's ROM file fetches it by digest
     frames: list[np.ndarray] = []
@@ -105,7 +116,12 @@ def connect_four_analysis(
     games_per_seat = config.evaluate.episodes
     pairs = len(names) * (len(names) - 1)
     with progress_bar(pairs * games_per_seat, "game", "round robin") as bar:
-        games = round_robin(names, games_per_seat, config.evaluate.seed, lambda: bar.update(1))
+
+        def played() -> None:
+            bar.update(1)
+            check_stop("evaluation")
+
+        games = round_robin(names, games_per_seat, config.evaluate.seed, played)
     elo = elo_ratings(games + agent_games("agent", results["agent"]))
     metrics["matchups"] = {name: seat_rates(episodes) for name, episodes in results.items()}
     metrics["elo"] = elo

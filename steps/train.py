@@ -13,8 +13,8 @@ from agents.dqn import DQNAgent
 from agents.interrupts import GracefulInterrupt, TrainingInterrupted
 from agents.replay import ReplayBuffer
 from agents.tensorboard import ScalarWriter
-from agents.training import Trainer
-from config import RunConfig
+from agents.training import Trainer, stop_message, train_with_checkpoints
+from config import RunConfig, run_dir_name
 from envs.base import GameWrapper
 from materializers import AgentMaterializer
 from steps.artifact_files import copy_directory, store_uri
@@ -62,9 +62,10 @@ def train(
     """Train up to ``train.steps`` agent steps, from scratch or from the resume point.
 
     A checkpoint is saved every ``train.checkpoint_every`` steps and when training ends; only
-    the game's newest ``train.keep_checkpoints`` keep their data. On Ctrl-C or SIGTERM the
+    this run's newest ``train.keep_checkpoints`` keep their data. On Ctrl-C or SIGTERM the
     current step finishes, a checkpoint is written and the step fails with the command that
-    resumes the run.
+    resumes the run (a signal that arrives once the last step is done lets the step finish;
+    the CLI then stops before the next step).
     """
     import tensorflow as tf
 
@@ -75,8 +76,9 @@ def train(
     scalars = None
     if settings.tensorboard_dir:
         # written on the step's own disk, copied into the artifact store with each checkpoint
-        logdir = Path(settings.tensorboard_dir) / game_slug(config.game) / run_name
-        tensorboard_uri = store_uri("tensorboard", game_slug(config.game), run_name)
+        run_dir = run_dir_name(run_name)  # a run name never leaves its parent directory
+        logdir = Path(settings.tensorboard_dir) / game_slug(config.game) / run_dir
+        tensorboard_uri = store_uri("tensorboard", game_slug(config.game), run_dir)
         scalars = ScalarWriter(logdir)
         log_metadata(
             metadata={
@@ -95,29 +97,23 @@ def train(
     )
     # train.steps, or for a scheduled run the previous run's step plus train.steps_per_run
     target_steps = int(information_meta["train_steps"])
-    remaining = target_steps - trainer.agent.steps
-    saved: list[str] = []
 
-    def save(final: bool) -> None:
+    def save(final: bool) -> str:
         checkpoint = trainer.checkpoint(target_steps, final=final)
         version = save_checkpoint(checkpoint, run_name)
-        saved.append(f"{version.artifact.name}:{version.version}")
-        logger.info("checkpoint %s saved at agent step %d", saved[-1], checkpoint.agent_step)
-        for label in prune_checkpoints(config.game, settings.keep_checkpoints):
-            logger.info("deleted the data of old checkpoint %s", label)
+        label = f"{version.artifact.name}:{version.version}"
+        logger.info("checkpoint %s saved at agent step %d", label, checkpoint.agent_step)
+        for pruned in prune_checkpoints(config.game, settings.keep_checkpoints, run_name):
+            logger.info("deleted the data of old checkpoint %s", pruned)
         publish_scalars()
+        return label
 
-    with GracefulInterrupt() as interrupt:
-
-        def scheduled(current: Trainer) -> None:
-            if current.agent.steps % settings.checkpoint_every == 0:
-                with interrupt.protect():
-                    save(final=current.agent.steps >= target_steps)
-
-        trainer.run(remaining, callback=scheduled, should_stop=lambda: interrupt.requested)
-        with interrupt.protect():
-            if trainer.agent.steps % settings.checkpoint_every != 0:
-                save(final=True)
+    with GracefulInterrupt(on_stop="finishing the current step, then writing a checkpoint") as (
+        interrupt
+    ):
+        saved = train_with_checkpoints(
+            trainer, target_steps, settings.checkpoint_every, save, interrupt
+        )
     if scalars is not None:
         publish_scalars()
         scalars.close()
@@ -137,12 +133,14 @@ def train(
             **trainer.game.training_metadata(),  # Connect Four: the self-play league
         }
     )
-    if interrupt.requested:
-        message = (
-            f"training of run {run_name} stopped by {interrupt.signal_name} at agent step "
-            f"{trainer.agent.steps:,} (frame {trainer.game.frame_number:,}); checkpoint "
-            f"{saved[-1]} saved; resume with: python run_pipeline.py --game {config.game} "
-            f"--steps {target_steps} --resume {run_name} (plus the --config you started with)"
+    if interrupt.requested and trainer.agent.steps < target_steps:
+        message = stop_message(
+            run_name,
+            interrupt.signal_name,
+            trainer,
+            saved[-1],
+            f"resume with: python run_pipeline.py --game {config.game} --steps {target_steps} "
+            f"--resume {run_name} (plus the --config you started with)",
         )
         raise TrainingInterrupted(message, interrupt.signal_name, interrupt.exit_code, run_name)
     return trainer.agent, history

@@ -31,54 +31,8 @@ def _cli(args: list[str], zenml_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        (["--game", "chess"], "--game: unknown game 'chess'; allowed: breakout"),
-        (["--game", "atari:NotAGame"], "is not an ALE game"),
-        (["--steps", "0"], "--steps=0 must be a positive integer"),
-        (["--steps", "-5"], "--steps=-5 must be a positive integer"),
-        (["--steps", "many"], "--steps='many' is not an integer"),
-        (["--buffer-size", "0"], "--buffer-size=0 must be a positive integer"),
-        (["--buffer-size", "100"], "replay.warmup_steps=1600 exceeds replay.capacity=100"),
-        (["--config", "does/not/exist.yaml"], "does not exist"),
-        (["--bogus"], "unrecognized arguments: --bogus"),
-    ],
-)
-def test_bad_input_exits_2_with_one_line_before_zenml_starts(args, expected, tmp_path):
-    zenml_dir = tmp_path / "zenml"
-    result = _cli(args, zenml_dir)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert expected in lines[0]
-    assert "Traceback" not in result.stderr + result.stdout
-    assert not zenml_dir.exists(), "ZenML must not start on bad input"
-
-
-@pytest.mark.parametrize(
-    ("content", "expected"),
-    [
-        ("replay: {capacity: 100, warmup_steps: 500}\n", "warmup_steps=500 exceeds"),
-        ("train: {steps: 0}\n", "train.steps=0 is invalid"),
-        ("dqn: {learning_rat: 0.1}\n", "unknown config key 'dqn.learning_rat'"),
-        ("colour: blue\n", "unknown config key 'colour'"),
-        ("dqn: [1, 2\n", "is not valid YAML"),
-        ("- just\n- a list\n", "must hold a mapping"),
-        ("game: atari:Pong\n", "does not match --game 'breakout'"),
-        ("dqn: {loss: cubic}\n", "dqn.loss='cubic' is invalid"),
-    ],
-)
-def test_bad_config_files_exit_2_with_one_line(content, expected, tmp_path):
-    config_file = tmp_path / "bad.yaml"
-    config_file.write_text(content)
-    zenml_dir = tmp_path / "zenml"
-    result = _cli(["--game", "breakout", "--config", str(config_file)], zenml_dir)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and expected in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
-    assert not zenml_dir.exists()
+# Bad flags and config files, each refused in one line before ZenML starts, are a table in
+# tests/bad_inputs.py, run by tests/test_bad_inputs.py.
 
 
 def test_help_lists_the_flags(tmp_path):

@@ -6,31 +6,45 @@ replay buffers filled by real emulator steps, and real Keras models. Nothing is 
 
 The refusal tests write hostile or damaged artifacts with a *correct* ``meta.json`` where the
 point is to get past the checksum, and prove that the same bytes are live: an unrestricted
-``pickle.loads`` of them does run the command the restricted loader refused to run.
+``pickle.loads`` of them does run the command the restricted loader refused to run, or does
+crash the process. The hostile cases themselves are the table in ``tests/hostile_payloads.py``
+(a benchmark runs the same table in child processes); each must be refused with its error
+class and message, in one line naming the artifact, leaving the store as it was. Cases that
+would kill or poison the test process if a fix regressed are loaded in a child process.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
 import subprocess
+import sys
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import hostile_payloads as hostile
 import keras
 import numpy as np
 import pytest
+from hostile_payloads import (
+    HOSTILE_CASES,
+    HostileCase,
+    load_artifact,
+    load_in_subprocess,
+    marker_for,
+)
 from zenml.artifact_stores import BaseArtifactStore
 from zenml.client import Client
 from zenml.materializers.materializer_registry import materializer_registry
 
-from agents.dqn import DQNAgent
+from agents.dqn import DQNAgent, _network_shapes
 from agents.networks import build_q_network
 from agents.replay import ReplayBatch, ReplayBuffer
+from agents.validation import PLAIN_DTYPES
 from config import AtariConfig, DQNConfig
 from envs.atari import AtariGame
 from envs.base import GameWrapper
@@ -43,7 +57,7 @@ from materializers import (
     UnsafeArtifactError,
 )
 from materializers.keras_model import MODEL_FILE
-from materializers.safe_pickle import FORMAT_VERSION, META_FILE, PAYLOAD_FILE
+from materializers.safe_pickle import FORMAT_VERSION, META_FILE, PAYLOAD_FILE, RestrictedUnpickler
 
 OBSERVATION_SHAPE = (4, 84, 84)
 BREAKOUT_ACTIONS = 4
@@ -82,24 +96,6 @@ def _snapshot(uri: str) -> dict[str, bytes]:
             path = Path(directory, name)
             files[str(path.relative_to(uri))] = path.read_bytes()
     return files
-
-
-def _write_artifact(
-    store: BaseArtifactStore, uri: str, payload: bytes, **meta_overrides: Any
-) -> None:
-    """Write ``payload`` with a meta.json that is correct for it (unless overridden)."""
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "class": AGENT_CLASS,
-        "sha256": hashlib.sha256(payload).hexdigest(),
-        "size": len(payload),
-        "pickle_protocol": 5,
-        **meta_overrides,
-    }
-    with store.open(os.path.join(uri, PAYLOAD_FILE), "wb") as file:
-        file.write(payload)
-    with store.open(os.path.join(uri, META_FILE), "w") as file:
-        json.dump(meta, file)
 
 
 def _play(
@@ -476,88 +472,154 @@ def test_keras_model_with_unknown_format_version_is_refused(
 
 
 # ---------------------------------------------------------------------------- hostile payloads
-class _Reduces:
-    """Pickles as ``callable(*args)``: what an attacker's payload looks like."""
-
-    def __init__(self, call: Callable[..., Any], *args: Any):
-        self.call, self.args = call, args
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return self.call, self.args
+# The cases live in tests/hostile_payloads.py (one table, also run by a benchmark in child
+# processes); here each is written into the real store and loaded by the real materializer.
+IN_PROCESS = [case for case in HOSTILE_CASES if not case.in_subprocess]
+IN_CHILD = [case for case in HOSTILE_CASES if case.in_subprocess]
 
 
-def _os_system_by_reduce(marker: Path) -> bytes:
-    return pickle.dumps(_Reduces(os.system, f"touch {marker}"), protocol=5)
+def test_hostile_table_restates_the_store_layout() -> None:
+    assert (hostile.PAYLOAD_FILE, hostile.META_FILE, hostile.MODEL_FILE) == (
+        PAYLOAD_FILE,
+        META_FILE,
+        MODEL_FILE,
+    )
+    assert hostile.FORMAT_VERSION == FORMAT_VERSION
 
 
-def _os_system_by_opcodes(marker: Path) -> bytes:
-    # Hand-written protocol-0 opcodes naming ``os.system`` itself (GLOBAL 'os system').
-    return f"cos\nsystem\n(Vtouch {marker}\ntR.".encode()
+def _assert_refusal(case: HostileCase, uri: str, error: str, message: str) -> None:
+    """The expected class and message, one line naming the artifact."""
+    assert error == case.error.__name__, f"{case.name}: {error}: {message}"
+    assert case.message in message, f"{case.name}: {message}"
+    assert uri in message, "the error must name the artifact"
+    assert "\n" not in message, "the error must be one line"
 
 
-def _builtins_eval(marker: Path) -> bytes:
-    return pickle.dumps(_Reduces(eval, f"__import__('os').system('touch {marker}')"), protocol=5)
-
-
-def _subprocess_popen(marker: Path) -> bytes:
-    return pickle.dumps(_Reduces(subprocess.Popen, ["touch", str(marker)]), protocol=5)
-
-
-def _nested_in_agent_like_state(marker: Path) -> bytes:
-    # The hostile call hides inside an innocent-looking dict of arrays.
-    state = {
-        "steps": 3,
-        "online_weights": [np.zeros(3)],
-        "hook": _Reduces(os.system, f"touch {marker}"),
-    }
-    return pickle.dumps(state, protocol=5)
-
-
-def _object_array(marker: Path) -> bytes:
-    # An object-dtype array unpickles its elements: here, a call to os.system.
-    array = np.array([_Reduces(os.system, f"touch {marker}"), 1], dtype=object)
-    return pickle.dumps(array, protocol=5)
-
-
-HOSTILE_PAYLOADS = {
-    # what pickle records for ``os.system``: the function's real module (posix on Linux)
-    "os.system-by-reduce": (_os_system_by_reduce, f"{os.system.__module__}.system"),
-    "os.system-by-opcodes": (_os_system_by_opcodes, "os.system"),
-    "builtins.eval": (_builtins_eval, "builtins.eval"),
-    "subprocess.Popen": (_subprocess_popen, "subprocess.Popen"),
-    "nested-os.system": (_nested_in_agent_like_state, f"{os.system.__module__}.system"),
-    "object-dtype-array": (_object_array, "holds objects"),
-}
-
-
-@pytest.mark.parametrize("case", list(HOSTILE_PAYLOADS))
-def test_hostile_payload_with_valid_checksum_is_refused_and_never_run(
-    artifact_store: BaseArtifactStore, artifact_uri: str, tmp_path: Path, case: str
+@pytest.mark.parametrize("case", IN_PROCESS, ids=lambda case: case.name)
+def test_hostile_artifact_is_refused_cleanly_and_the_store_left_untouched(
+    artifact_store: BaseArtifactStore, artifact_uri: str, case: HostileCase
 ) -> None:
-    build, named_in_error = HOSTILE_PAYLOADS[case]
-    marker = tmp_path / "pwned"
-    payload = build(marker)
-    _write_artifact(artifact_store, artifact_uri, payload)
+    directory = Path(artifact_uri)
+    case.write(directory)
     before = _snapshot(artifact_uri)
 
-    with pytest.raises(UnsafeArtifactError) as refused:
-        AgentMaterializer(uri=artifact_uri, artifact_store=artifact_store).load(DQNAgent)
+    with pytest.raises(Exception) as refused:
+        load_artifact(case.loader, artifact_uri, artifact_store)
 
-    assert named_in_error in str(refused.value)
-    assert not marker.exists(), "the payload's command ran"
+    _assert_refusal(case, artifact_uri, type(refused.value).__name__, str(refused.value))
     assert _snapshot(artifact_uri) == before
+    assert not marker_for(directory).exists(), "the payload's command ran"
 
-    # The bytes are live: an unrestricted unpickler runs the command the loader refused.
-    result = pickle.loads(payload)  # deliberately unrestricted
+
+@pytest.fixture(scope="module")
+def child_outcomes(artifact_store: BaseArtifactStore) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The cases that would kill or poison the test process if a fix regressed, each written
+    into the store and all loaded in one child process: case name -> (uri, outcome)."""
+    jobs = []
+    for case in IN_CHILD:
+        uri = os.path.join(artifact_store.path, "test_materializers", uuid.uuid4().hex)
+        artifact_store.makedirs(uri)
+        case.write(Path(uri))
+        jobs.append((case.name, uri))
+    outcomes = load_in_subprocess(jobs)
+    return {name: (uri, outcome) for (name, uri), outcome in zip(jobs, outcomes, strict=True)}
+
+
+@pytest.mark.parametrize("case", IN_CHILD, ids=lambda case: case.name)
+def test_hostile_artifact_refused_in_a_child_process(
+    child_outcomes: dict[str, tuple[str, dict[str, Any]]], case: HostileCase
+) -> None:
+    """A regression shows as a crashed child here, not as a dead pytest."""
+    uri, outcome = child_outcomes[case.name]
+    assert outcome["outcome"] == "refused", outcome
+    _assert_refusal(case, uri, outcome["error"], outcome["message"])
+
+
+@pytest.mark.parametrize(
+    "case", [case for case in HOSTILE_CASES if case.live == "exec"], ids=lambda case: case.name
+)
+def test_refused_code_execution_payloads_are_live(tmp_path: Path, case: HostileCase) -> None:
+    """The same bytes, unpickled without restriction, do run the command."""
+    directory = tmp_path / "artifact"
+    directory.mkdir()
+    case.write(directory)
+
+    result = pickle.loads((directory / PAYLOAD_FILE).read_bytes())  # deliberately unrestricted
     if isinstance(result, subprocess.Popen):
         result.wait()
-    assert marker.exists()
+    assert marker_for(directory).exists()
+
+
+@pytest.mark.parametrize(
+    "case", [case for case in HOSTILE_CASES if case.live == "crash"], ids=lambda case: case.name
+)
+def test_refused_crash_payloads_are_live(tmp_path: Path, case: HostileCase) -> None:
+    """The same bytes, unpickled without restriction in a child, kill it with a signal."""
+    directory = tmp_path / "artifact"
+    directory.mkdir()
+    case.write(directory)
+    unrestricted = "import pickle, sys; pickle.loads(open(sys.argv[1], 'rb').read())"
+
+    result = subprocess.run(
+        [sys.executable, "-c", unrestricted, str(directory / PAYLOAD_FILE)],
+        capture_output=True,
+        timeout=120,
+    )
+
+    assert result.returncode < 0, "the unrestricted load should have crashed"
+
+
+def test_no_dtype_of_this_process_was_changed() -> None:
+    """After every in-process case: numpy's shared descriptors are as numpy made them."""
+    for code, dtype in PLAIN_DTYPES.items():
+        assert dtype is np.dtype(code)
+        assert (dtype.flags, dtype.hasobject, dtype.isbuiltin) == (0, False, 1), code
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.arange(6, dtype=np.int64).reshape(2, 3),
+        np.asfortranarray(np.ones((2, 3), dtype=np.float32)),
+        np.zeros((2, 3, 4), dtype=np.uint8).transpose(2, 0, 1),
+        np.ones((3, 4))[:, ::2],
+        np.zeros((0, 84, 84), dtype=np.uint8),
+        [np.float32(1.5), np.int64(7), np.bool_(True), np.uint32(3)],
+        {"set": {1, 2}, "frozen": frozenset({3}), "bytes": bytearray(b"ab"), "c": 1 + 2j},
+    ],
+    ids=["int64", "fortran", "axis-order", "strided", "empty", "scalars", "containers"],
+)
+def test_restricted_unpickler_loads_what_artifacts_hold(value: Any) -> None:
+    """Plain arrays in every layout numpy pickles, scalars and containers come back equal."""
+    for protocol in (3, 4, 5):
+        loaded = RestrictedUnpickler(io.BytesIO(pickle.dumps(value, protocol=protocol))).load()
+        if isinstance(value, np.ndarray):
+            assert loaded.dtype == value.dtype
+            np.testing.assert_array_equal(loaded, value)
+        else:
+            assert loaded == value and type(loaded) is type(value)
+
+
+def test_network_shapes_of_a_huge_config_allocate_nothing() -> None:
+    """The agent's state check sizes the network a config describes without building it, and
+    leaves no deferred variable behind for a later Keras scope to initialise (100 GB here)."""
+    from keras.src.backend.common import global_state
+    from keras.src.backend.common.stateless_scope import StatelessScope
+
+    before = list(global_state.get_global_attribute("uninitialized_variables", None) or [])
+    shapes, trainable = _network_shapes(
+        DQNConfig(hidden_units=10**7), OBSERVATION_SHAPE, BREAKOUT_ACTIONS
+    )
+    assert (3136, 10**7) in shapes and trainable == shapes
+    assert list(global_state.get_global_attribute("uninitialized_variables", None) or []) == before
+    with StatelessScope():  # would initialise (and allocate) any leftover variable
+        pass
 
 
 def test_unknown_recorded_class_is_refused(
     artifact_store: BaseArtifactStore, artifact_uri: str
 ) -> None:
-    _write_artifact(artifact_store, artifact_uri, pickle.dumps([1, 2]), **{"class": "os.system"})
+    hostile.write_payload(Path(artifact_uri), pickle.dumps([1, 2]), "os.system")
     before = _snapshot(artifact_uri)
     with pytest.raises(UnsafeArtifactError, match=r"records class 'os\.system'"):
         AgentMaterializer(uri=artifact_uri, artifact_store=artifact_store).load(DQNAgent)

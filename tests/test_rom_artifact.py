@@ -26,7 +26,7 @@ from envs.tetris_pyboy import (
 )
 
 
-def _header_rom(path: Path, title: bytes = b"DMGTRIS") -> Path:
+def _header_rom(path: Path, title: bytes = b"TETRIS") -> Path:
     """A header-only ROM image with ``title`` and a valid header checksum, unique per test."""
     data = bytearray(HEADER_MIN_SIZE + 16)
     data[HEADER_TITLE_START : HEADER_TITLE_START + len(title)] = title

@@ -108,7 +108,8 @@ def test_placement_mask_allows_each_distinct_orientation_inside_the_walls() -> N
     assert info["action_substituted"] and game.backend.board()[16:, 8:].all()
 
 
-def test_bad_actions_and_configs_fail_clearly() -> None:
+def test_bad_actions_and_configs_fail_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ZENRL_TETRIS_ROM", raising=False)  # else the pyboy config finds a ROM
     game = _native()
     game.reset(seed=0)
     with pytest.raises(ValueError, match=r"action=40 is outside Discrete\(40\)"):
