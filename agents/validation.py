@@ -84,7 +84,8 @@ Fail = Callable[[str], CorruptArtifactError]
 """Makes the error for a problem (a sentence fragment such as ``"is -1; allowed: 0 to 9"``)."""
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
+    """A value for an error message: its type and its repr, cut to 60 characters."""
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
@@ -140,11 +141,11 @@ class StateReader:
         self.owner, self.prefix = owner, prefix
         where = f"{owner} state" + (f": field '{prefix[:-1]}'" if prefix else "")
         if type(state) is not dict:
-            raise CorruptArtifactError(f"{where} must be a dict, got {_describe(state)}")
+            raise CorruptArtifactError(f"{where} must be a dict, got {describe(state)}")
         for key in state:
             if type(key) is not str:
                 raise CorruptArtifactError(
-                    f"{where} has a key that is not a string: {_describe(key)}"
+                    f"{where} has a key that is not a string: {describe(key)}"
                 )
         self.state: dict[str, Any] = state
         if format_version is not None:
@@ -204,13 +205,13 @@ class StateReader:
         value = self.raw(key)
         if type(value) is bool or type(value) is np.bool_:
             return bool(value)
-        raise self.error(key, f"must be a bool, got {_describe(value)}")
+        raise self.error(key, f"must be a bool, got {describe(value)}")
 
     def text(self, key: str, choices: Sequence[str] | None = None, max_length: int = 4096) -> str:
         """A string, one of ``choices`` when given."""
         value = self.raw(key)
         if type(value) is not str:
-            raise self.error(key, f"must be a string, got {_describe(value)}")
+            raise self.error(key, f"must be a string, got {describe(value)}")
         if len(value) > max_length:
             raise self.error(key, f"is {len(value)} characters long; at most {max_length}")
         if choices is not None and value not in choices:
@@ -243,7 +244,7 @@ class StateReader:
         """A list (or tuple) of at most ``max_length`` items, as a new list."""
         value = self.raw(key)
         if type(value) is not list and not (allow_tuple and type(value) is tuple):
-            raise self.error(key, f"must be a list, got {_describe(value)}")
+            raise self.error(key, f"must be a list, got {describe(value)}")
         if len(value) > max_length:
             raise self.error(key, f"holds {len(value)} items; at most {max_length}")
         return list(value)
@@ -297,7 +298,7 @@ class StateReader:
 
         value = self.raw(key)
         if type(value) is not dict:
-            raise self.error(key, f"must be a dict of config values, got {_describe(value)}")
+            raise self.error(key, f"must be a dict of config values, got {describe(value)}")
         try:
             return model.model_validate(value)  # type: ignore[attr-defined, no-any-return]
         except ValidationError as exc:
@@ -326,7 +327,7 @@ def _prefixed(fail: Fail, prefix: str) -> Fail:
 def check_int(value: Any, low: int | None, high: int | None, fail: Fail) -> int:
     """``value`` as an int in ``[low, high]`` (numpy integers accepted), else ``fail``."""
     if type(value) is not int and not isinstance(value, np.integer):
-        raise fail(f"must be an integer, got {_describe(value)}")
+        raise fail(f"must be an integer, got {describe(value)}")
     number = int(value)
     if (low is not None and number < low) or (high is not None and number > high):
         bounds = f"{'-inf' if low is None else low} to {'inf' if high is None else high}"
@@ -339,7 +340,7 @@ def check_float(
 ) -> float:
     """``value`` as a float in ``[low, high]``, else ``fail``."""
     if type(value) not in (int, float) and not isinstance(value, np.integer | np.floating):
-        raise fail(f"must be a number, got {_describe(value)}")
+        raise fail(f"must be a number, got {describe(value)}")
     number = float(value)
     if math.isnan(number) or math.isinf(number):
         if finite:
@@ -360,7 +361,7 @@ def check_array(
 ) -> np.ndarray:
     """``value`` as an ndarray of exactly ``dtype`` and ``shape``, else ``fail``."""
     if type(value) is not np.ndarray:
-        raise fail(f"must be a numpy array, got {_describe(value)}")
+        raise fail(f"must be a numpy array, got {describe(value)}")
     expected = np.dtype(dtype)
     if value.dtype != expected:
         raise fail(f"has dtype {value.dtype}, expected {expected}")
@@ -387,13 +388,13 @@ def check_pcg64_state(value: Any, fail: Fail) -> dict[str, Any]:
     }:
         raise fail(
             "must be a PCG64 generator state {bit_generator, state, has_uint32, uinteger}, "
-            f"got {_describe(value)}"
+            f"got {describe(value)}"
         )
     if value["bit_generator"] != "PCG64":
         raise fail(f"is a {value['bit_generator']!r} generator state, expected 'PCG64'")
     inner = value["state"]
     if type(inner) is not dict or set(inner) != {"state", "inc"}:
-        raise fail(f"has a PCG64 state of {_describe(inner)}, expected {{state, inc}}")
+        raise fail(f"has a PCG64 state of {describe(inner)}, expected {{state, inc}}")
     for name in ("state", "inc"):
         check_int(inner[name], 0, PCG64_MAX, _prefixed(fail, f"PCG64 {name}"))
     check_int(value["has_uint32"], 0, 1, _prefixed(fail, "has_uint32"))
@@ -404,7 +405,7 @@ def check_pcg64_state(value: Any, fail: Fail) -> dict[str, Any]:
 def check_mt19937_state(value: Any, fail: Fail) -> tuple[Any, ...]:
     """numpy's legacy ``np.random.get_state()`` tuple, else ``fail``."""
     if type(value) not in (tuple, list) or len(value) != 5 or value[0] != "MT19937":
-        raise fail(f"must be an MT19937 state tuple of 5 items, got {_describe(value)}")
+        raise fail(f"must be an MT19937 state tuple of 5 items, got {describe(value)}")
     check_array(value[1], "u4", (624,), _prefixed(fail, "key"))
     check_int(value[2], 0, 624, _prefixed(fail, "position"))
     check_int(value[3], 0, 1, _prefixed(fail, "has_gauss"))
@@ -429,7 +430,7 @@ def check_plain_values(value: Any, fail: Fail, max_items: int = 1_000_000) -> No
         elif type(item) is dict:
             for key, inner in item.items():
                 if type(key) is not str:
-                    raise fail(f"has a key that is not a string: {_describe(key)}")
+                    raise fail(f"has a key that is not a string: {describe(key)}")
                 stack.append(inner)
         else:
-            raise fail(f"holds {_describe(item)}; only plain values are allowed here")
+            raise fail(f"holds {describe(item)}; only plain values are allowed here")

@@ -12,6 +12,7 @@ from zenml.logger import get_logger
 
 from agents.dqn import DQNAgent
 from agents.evaluation import evaluate_agent, evaluation_seeds, summarize
+from agents.interrupts import GracefulInterrupt
 from config import RunConfig
 
 logger = get_logger(__name__)
@@ -80,7 +81,9 @@ def promote_model(
                     f"production version {production.number} of model {model.name} has no "
                     "trained_agent artifact to evaluate"
                 )
-            results = evaluate_agent(production_agent.load(), config)
+            # like evaluate: a signal stops between two environment steps (StopRequested)
+            with GracefulInterrupt(on_stop="stopping the re-evaluation"):
+                results = evaluate_agent(production_agent.load(), config)
             production_mean = summarize(results)["mean_score"]
             how = "re-evaluated on this run's seeds"
         better = mean_score > production_mean
