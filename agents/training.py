@@ -1,24 +1,74 @@
-"""The training loop: plain Python, usable from a notebook without ZenML."""
+"""The training loop: plain Python, usable from a notebook without ZenML.
+
+The loop reports through what its caller hands it: a progress bar factory
+(:func:`reporting.progress.progress_bar`) and a scalar writer
+(:class:`reporting.tensorboard.ScalarWriter`); the core imports neither.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from agents.checkpoint import TrainingCheckpoint, capture_global_rngs, restore_global_rngs
 from agents.dqn import DQNAgent
 from agents.interrupts import GracefulInterrupt
-from agents.progress import interactive, progress_bar
 from agents.replay import ReplayBuffer, mirrored
 from agents.schedules import LinearSchedule
-from agents.tensorboard import ScalarWriter
 from config import RunConfig
 from envs.base import GameWrapper
+
+
+class ProgressBar(Protocol):
+    """What the loop needs of a progress bar (a tqdm bar has it)."""
+
+    disable: bool
+    """True when the bar draws nothing (the loop then prints a plain line now and then)."""
+
+    def update(self, n: int = 1) -> Any: ...
+
+    def set_postfix(
+        self, ordered_dict: Mapping[str, Any] | None = None, refresh: bool | None = True
+    ) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+ProgressBarFactory = Callable[[int, str, str, "bool | None"], ProgressBar]
+"""``factory(total, unit, label, enabled) -> bar``; ``enabled=None`` lets the factory decide
+(:func:`reporting.progress.progress_bar`: a bar only in a terminal)."""
+
+
+class ScalarSink(Protocol):
+    """Where the loop writes its scalars against the agent step (a TensorBoard writer)."""
+
+    def write(self, step: int, **values: float | None) -> None: ...
+
+
+class _NoBar:
+    """The bar of a loop given no factory: draws nothing."""
+
+    disable = True
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(
+        self, ordered_dict: Mapping[str, Any] | None = None, refresh: bool | None = True
+    ) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _no_bar(total: int, unit: str, label: str, enabled: bool | None) -> ProgressBar:
+    return _NoBar()
 
 
 @dataclass
@@ -70,7 +120,9 @@ class Trainer:
         agent: The learner.
         buffer: The replay buffer.
         config: The run's configuration.
-        scalars: Optional TensorBoard writer for episode returns and the learning curves.
+        scalars: Optional writer of episode returns and the learning curves (TensorBoard).
+        progress_bar: Makes the progress bar of :meth:`run`
+            (:func:`reporting.progress.progress_bar`); without one no bar is drawn.
     """
 
     def __init__(
@@ -79,13 +131,15 @@ class Trainer:
         agent: DQNAgent,
         buffer: ReplayBuffer,
         config: RunConfig,
-        scalars: ScalarWriter | None = None,
+        scalars: ScalarSink | None = None,
+        progress_bar: ProgressBarFactory | None = None,
     ):
         self.game = game
         self.agent = agent
         self.buffer = buffer
         self.config = config
         self.scalars = scalars
+        self.progress_bar = progress_bar or _no_bar
         self.epsilon = LinearSchedule(
             config.exploration.epsilon_start,
             config.exploration.epsilon_end,
@@ -117,10 +171,13 @@ class Trainer:
         cls,
         checkpoint: TrainingCheckpoint,
         config: RunConfig,
-        scalars: ScalarWriter | None = None,
+        scalars: ScalarSink | None = None,
+        progress_bar: ProgressBarFactory | None = None,
     ) -> Trainer:
         """Continue a checkpointed run; restores the global RNGs and the curves so far."""
-        trainer = cls(checkpoint.game, checkpoint.agent, checkpoint.buffer, config, scalars)
+        trainer = cls(
+            checkpoint.game, checkpoint.agent, checkpoint.buffer, config, scalars, progress_bar
+        )
         trainer.history = TrainingHistory(**checkpoint.history)
         restore_global_rngs(checkpoint.global_rngs)
         return trainer
@@ -137,7 +194,8 @@ class Trainer:
         Args:
             steps: Agent steps to take.
             progress: ``True`` draws a bar, ``False`` is silent; by default a bar in a terminal
-                and a plain line every tenth of the run elsewhere.
+                and a plain line every tenth of the run elsewhere (a bar needs the trainer's
+                ``progress_bar``; without one, a plain line every tenth unless ``False``).
             callback: Called after every agent step with the trainer (checkpointing, tests).
             should_stop: Polled after every agent step (and its callback); True ends the loop
                 with the step complete, the running update finished.
@@ -160,8 +218,8 @@ class Trainer:
         interval_q: list[float] = []
         interval_start = time.perf_counter()
         interval_first_step = agent.steps
-        show = interactive() if progress is None else progress
-        bar = progress_bar(steps, "step", "train", enabled=show)
+        bar = self.progress_bar(steps, "step", "train", progress)
+        show = not bar.disable
         # without a bar, a plain line every tenth of the run (CI logs, ZenML step logs)
         report_every = 0 if show or progress is False else max(steps // 10, 1)
         first_step = agent.steps

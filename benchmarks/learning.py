@@ -26,6 +26,7 @@ from agents import DQNAgent, Trainer, replay_buffer_for  # noqa: E402
 from agents.evaluation import evaluate_against_baselines, markdown_table, summarize  # noqa: E402
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
+from reporting.progress import progress_bar  # noqa: E402
 
 
 def main() -> int:
@@ -68,7 +69,7 @@ def main() -> int:
     buffer = replay_buffer_for(config, game)
     started = time.perf_counter()
     deadline = started + 60 * args.minutes if args.minutes else None
-    history = Trainer(game, agent, buffer, config).run(
+    history = Trainer(game, agent, buffer, config, progress_bar=progress_bar).run(
         config.train.steps,
         progress=None,
         should_stop=(lambda: time.perf_counter() > deadline) if deadline else None,

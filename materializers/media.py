@@ -1,5 +1,5 @@
-"""Evaluation media (:class:`agents.media.Gif`, :class:`agents.media.Png`) as plain image files
-that the ZenML dashboard shows as artifact visualizations.
+"""Evaluation media (:class:`reporting.media.Gif`, :class:`reporting.media.Png`) as plain image
+files that the ZenML dashboard shows as artifact visualizations.
 
 Layout: ``<uri>/image.png`` for a PNG; ``<uri>/episode.gif`` and ``<uri>/episode.html`` for a
 GIF. No pickle is involved: loading reads the bytes back and the value types check the magic.
@@ -26,7 +26,7 @@ from zenml.enums import ArtifactType, VisualizationType
 from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType, StorageSize
 
-from agents.media import Gif, Png
+from reporting.media import Gif, Png
 
 GIF_FILE = "episode.gif"
 GIF_PAGE = "episode.html"

@@ -19,11 +19,11 @@ from agents.evaluation import (
     summarize,
 )
 from agents.interrupts import GracefulInterrupt, check_stop
-from agents.media import Gif, Png, episode_gif, learning_curve_png
-from agents.progress import progress_bar
 from config import ConnectFourConfig, RunConfig
 from materializers import GifMaterializer, PngMaterializer
 from materializers.rom import ensure_env_rom
+from reporting.media import Gif, Png, episode_gif, learning_curve_png
+from reporting.progress import progress_bar
 
 EMULATOR_FPS = 60
 """Frames per second of the emulated console (Atari 2600, Game Boy: ~60)."""

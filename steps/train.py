@@ -12,11 +12,12 @@ from agents.checkpoint import TrainingCheckpoint
 from agents.dqn import DQNAgent
 from agents.interrupts import GracefulInterrupt, TrainingInterrupted
 from agents.replay import ReplayBuffer
-from agents.tensorboard import ScalarWriter
 from agents.training import Trainer, stop_message, train_with_checkpoints
 from config import RunConfig, run_dir_name
 from envs.base import GameWrapper
 from materializers import AgentMaterializer
+from reporting.progress import progress_bar
+from reporting.tensorboard import ScalarWriter
 from steps.artifact_files import copy_directory, store_uri
 from steps.checkpointing import (
     game_slug,
@@ -38,14 +39,14 @@ def _trainer(
 ) -> Trainer:
     """A fresh trainer, or one continuing the resume point chosen by get_information_meta."""
     if resume is None:
-        return Trainer(game_wrapper, agent, replay_buffer, config, scalars)
+        return Trainer(game_wrapper, agent, replay_buffer, config, scalars, progress_bar)
     loaded = load_artifact_version(resume["artifact_version_id"])
     if resume["kind"] == "checkpoint":
         assert isinstance(loaded, TrainingCheckpoint)
-        return Trainer.from_checkpoint(loaded, config, scalars)
+        return Trainer.from_checkpoint(loaded, config, scalars, progress_bar)
     # a finished run's agent: continual training with this run's fresh game and buffer
     assert isinstance(loaded, DQNAgent)
-    return Trainer(game_wrapper, loaded, replay_buffer, config, scalars)
+    return Trainer(game_wrapper, loaded, replay_buffer, config, scalars, progress_bar)
 
 
 @step(enable_cache=False, output_materializers={"trained_agent": AgentMaterializer})

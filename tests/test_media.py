@@ -24,9 +24,9 @@ from zenml.client import Client
 from zenml.enums import ArtifactType, VisualizationType
 from zenml.materializers.materializer_registry import materializer_registry
 
-from agents.media import PNG_MAGIC, Gif, Png, episode_gif, learning_curve_png
 from agents.training import TrainingHistory
 from materializers import GifMaterializer, PngMaterializer
+from reporting.media import PNG_MAGIC, Gif, Png, episode_gif, learning_curve_png
 
 HEIGHT, WIDTH = 12, 10
 COLOURS = np.array([(255, 0, 0), (0, 200, 0), (0, 0, 255), (250, 200, 0), (90, 0, 90)], np.uint8)

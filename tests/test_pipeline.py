@@ -29,7 +29,6 @@ from zenml.models import PipelineRunResponse
 from zenml.types import MarkdownString
 
 from agents.dqn import DQNAgent
-from agents.media import Gif, Png
 from agents.replay import ReplayBuffer
 from config import RunConfig, resolve_config
 from envs.atari import AtariGame
@@ -43,6 +42,7 @@ from materializers import (
 )
 from materializers.keras_model import MODEL_FILE
 from materializers.safe_pickle import FORMAT_VERSION, META_FILE, PAYLOAD_FILE
+from reporting.media import Gif, Png
 
 pytestmark = [pytest.mark.timeout(600)]
 

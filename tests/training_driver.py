@@ -66,6 +66,7 @@ def train(run_name: str, steps: int, checkpoint_every: int, keep: int) -> int:
         from config import resolve_config
         from envs.registry import make_game
         from pipelines.guard import prepare_store
+        from reporting.progress import progress_bar
         from steps.checkpointing import prune_checkpoints, save_checkpoint
 
         prepare_store()
@@ -75,7 +76,7 @@ def train(run_name: str, steps: int, checkpoint_every: int, keep: int) -> int:
         shape = game.observation_space.shape
         assert shape is not None
         agent = DQNAgent(config.dqn, shape, game.num_actions, seed=config.seed)
-        trainer = Trainer(game, agent, replay_buffer_for(config, game), config)
+        trainer = Trainer(game, agent, replay_buffer_for(config, game), config, None, progress_bar)
         play = game.step
 
         def step_and_say(action: int) -> Any:
