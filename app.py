@@ -23,18 +23,21 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
-from agents.play import AGENT, EMPTY, HUMAN, GreedyAgent, PlaySession
+from envs.connect_four.config import ConnectFourConfig
+from envs.connect_four.game import COLUMNS, ROWS, ConnectFourGame
+from envs.connect_four.play import AGENT, EMPTY, HUMAN, GreedyAgent, PlaySession
 
 if TYPE_CHECKING:
     import gradio as gr
 
 GAME = "connect4"
 EXIT_USAGE = 2
-OBSERVATION_SHAPE, NUM_COLUMNS = (1, 12, 7), 7
-"""What a Connect Four agent sees and chooses from (``envs.connect_four``)."""
+OBSERVATION_SHAPE = ConnectFourGame.observation_shape_for(ConnectFourConfig())
+NUM_COLUMNS = COLUMNS
+"""What a Connect Four agent sees and chooses from (``envs.connect_four.game``)."""
 
 CELL_NAMES = {EMPTY: "empty", HUMAN: "human", AGENT: "agent"}
-"""``data-cell`` of each board cell, by :meth:`agents.play.PlaySession.board` value."""
+"""``data-cell`` of each board cell, by :meth:`envs.connect_four.play.PlaySession.board`."""
 
 HUMAN_COLOUR, AGENT_COLOUR = "#d62828", "#f4c20d"
 
@@ -69,7 +72,7 @@ def board_html(session: PlaySession | None) -> str:
     carries ``data-moves`` and ``data-result`` (``none``, ``human``, ``agent`` or ``draw``), so
     a test or a script can read the position without parsing colours.
     """
-    board = session.board() if session else np.zeros((6, NUM_COLUMNS), dtype=int)
+    board = session.board() if session else np.zeros((ROWS, NUM_COLUMNS), dtype=int)
     last = _last_cell(session)
     rows = []
     for row, cells in enumerate(board):

@@ -30,7 +30,7 @@ from config import (
     quote,
     resolve_config,
 )
-from envs.registry import check_game_assets
+from envs.registry import check_game_assets, find_game, game_choices, rom_file_games
 
 if TYPE_CHECKING:
     from agents.interrupts import StopRequested
@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--game",
         default=None,
-        help="breakout (default), tetris, or atari:<Name> for any ALE game, e.g. atari:Pong",
+        help=f"{', '.join(game_choices())} (default breakout); atari:<Name> is any ALE game, "
+        "e.g. atari:Pong",
     )
     parser.add_argument(
         "--rom",
@@ -225,27 +226,6 @@ def _check_schedule_flags(args: argparse.Namespace) -> None:
         _fail(str(exc))
 
 
-def _check_rom_start_level(config: RunConfig) -> None:
-    """A PyBoy ROM's cartridge (its title, from ``check_rom``) offers the start level.
-
-    Raises:
-        ConfigError: One line naming the field, the value and what is allowed.
-    """
-    from config import check_pyboy_start_level
-
-    if config.env.kind == "tetris":
-        from envs.tetris import resolve_backend
-        from envs.tetris_pyboy import check_rom
-
-        try:
-            backend, rom = resolve_backend(config.env)
-            title = check_rom(rom).title if backend == "pyboy" and rom else None
-        except ValueError as exc:  # already refused by check_game_assets
-            raise ConfigError(f"--rom: {exc}") from None
-        if title is not None:
-            check_pyboy_start_level(title, config.env.start_level)
-
-
 def _resolve(args: argparse.Namespace) -> RunConfig:
     """The run's config from parsed flags; exit 2 with one line on any user error."""
     _check_schedule_flags(args)
@@ -260,15 +240,15 @@ def _resolve(args: argparse.Namespace) -> RunConfig:
         if game is not None and not isinstance(game, str):
             _fail(
                 f"{quote(str(args.config))}: game={quote(game)} is not a game name; allowed: "
-                "breakout, tetris, connect4 or atari:<Name>"
+                f"{', '.join(game_choices())}"
             )
     game = "breakout" if game is None else game
-    if args.rom is not None and not game.startswith("tetris"):
-        _fail(f"--rom: only --game tetris plays a ROM file, got --game {quote(game)}")
     try:
-        config = resolve_config(game, args.config, _overrides(args))
-        config = check_game_assets(config)
-        _check_rom_start_level(config)
+        found = find_game(game)
+        if args.rom is not None and (found is None or not found.spec.plays_rom_files):
+            allowed = " or ".join(f"--game {name}" for name in rom_file_games())
+            _fail(f"--rom: only {allowed} plays a ROM file, got --game {quote(game)}")
+        config = check_game_assets(resolve_config(game, args.config, _overrides(args)))
     except ConfigError as exc:
         _fail(str(exc))
     except OSError as exc:  # a path the OS refuses outright (too long, a loop of links)
@@ -279,11 +259,12 @@ def _resolve(args: argparse.Namespace) -> RunConfig:
         return config
     from agents.memory import InsufficientMemoryError, check_replay_memory
     from config import check_writable_directory
+    from envs.registry import frame_shape
 
     try:
         if config.train.tensorboard_dir is not None:  # training writes there
             check_writable_directory("train.tensorboard_dir", config.train.tensorboard_dir)
-        print(check_replay_memory(config))
+        print(check_replay_memory(config.replay.capacity, frame_shape(config.env)))
     except (ConfigError, InsufficientMemoryError) as exc:
         _fail(str(exc))
     return config
@@ -348,8 +329,9 @@ def evaluate_only(config: RunConfig, source: str) -> int:
         found = find_trained_agent(config.game, source)
     except AgentNotFoundError as exc:
         _fail(f"--evaluate-only: {exc}")
-    per = " per opponent and seat" if config.env.kind == "connect4" else ""
-    print(f"evaluating {found.label} on {config.evaluate.episodes} episodes{per}")
+    from envs.evaluation import episodes_note
+
+    print(f"evaluating {found.label} on {config.evaluate.episodes} episodes{episodes_note(config)}")
     from pipelines import evaluation_run
 
     _store_rom(config)

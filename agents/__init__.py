@@ -1,13 +1,17 @@
-"""The RL core: networks, replay, the DQN agent, schedules and the training loop.
+"""The RL core: networks, the DQN learner, replay, schedules, checkpoints and the training
+loop, with the core's config models (:mod:`agents.config`) and the episode loop of evaluation.
 
-Nothing here imports ZenML, so an agent can be trained in a notebook:
+Nothing here imports ZenML, a game or the reporting package: a game is whatever has the
+members of :class:`agents.environment.Environment`, and the training loop reports through the
+progress bar and scalar writer it is handed. So an agent can be trained in a notebook:
 
     >>> from config import resolve_config
     >>> from envs import make_game
     >>> from agents import DQNAgent, ReplayBuffer, Trainer
 
 The names below load on first use (PEP 562), so importing a TensorFlow-free module such as
-``agents.league`` or ``agents.negamax`` does not start TensorFlow.
+``agents.config`` or ``agents.evaluation`` (the games' config models and evaluation protocols
+do) does not start TensorFlow.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agents.dqn import DQNAgent
+    from agents.history import TrainingHistory
     from agents.replay import ReplayBatch, ReplayBuffer, buffer_nbytes, replay_buffer_for
     from agents.schedules import LinearSchedule
-    from agents.training import Trainer, TrainingHistory
+    from agents.training import Trainer
 
 _EXPORTS = {
     "DQNAgent": "agents.dqn",
@@ -27,7 +32,7 @@ _EXPORTS = {
     "ReplayBatch": "agents.replay",
     "ReplayBuffer": "agents.replay",
     "Trainer": "agents.training",
-    "TrainingHistory": "agents.training",
+    "TrainingHistory": "agents.history",
     "buffer_nbytes": "agents.replay",
     "replay_buffer_for": "agents.replay",
 }

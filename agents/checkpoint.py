@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.history import TrainingHistory
 from agents.validation import StateReader, check_mt19937_state, check_plain_values
 
 if TYPE_CHECKING:
     from agents.dqn import DQNAgent
+    from agents.environment import Environment
     from agents.replay import ReplayBuffer
-    from envs.base import GameWrapper
 
 CHECKPOINT_FORMAT = 1
 """Version of the checkpoint's fields; bump when they change."""
@@ -68,7 +69,7 @@ class TrainingCheckpoint:
     """
 
     config: dict[str, Any]
-    game: GameWrapper
+    game: Environment
     agent: DQNAgent
     buffer: ReplayBuffer
     history: dict[str, list[Any]]
@@ -96,21 +97,22 @@ class TrainingCheckpoint:
                 does not fit the rest of the checkpoint.
         """
         from agents.dqn import DQNAgent
+        from agents.environment import Environment
         from agents.replay import ReplayBuffer
-        from agents.training import TrainingHistory
-        from envs.base import GameWrapper
 
         reader = StateReader(state, "TrainingCheckpoint", CHECKPOINT_FORMAT)
         config = reader.raw("config")
         check_plain_values(config, reader.failing("config"))
         if type(config) is not dict or type(config.get("game")) is not str:
             raise reader.error("config", "must be a run config dict with a 'game' name")
-        parts = {"game": GameWrapper, "agent": DQNAgent, "buffer": ReplayBuffer}
-        for key, kind in parts.items():
+        parts = {
+            "game": (Environment, "game wrapper"),
+            "agent": (DQNAgent, "DQNAgent"),
+            "buffer": (ReplayBuffer, "ReplayBuffer"),
+        }
+        for key, (kind, name) in parts.items():
             if not isinstance(reader.raw(key), kind):
-                raise reader.error(
-                    key, f"must be a {kind.__name__}, got {type(reader.raw(key)).__name__}"
-                )
+                raise reader.error(key, f"must be a {name}, got {type(reader.raw(key)).__name__}")
         game, agent, buffer = state["game"], state["agent"], state["buffer"]
         history = reader.raw("history")
         check_plain_values(history, reader.failing("history"))

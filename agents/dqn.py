@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from agents.config import DQNConfig
 from agents.networks import NumpyQNetwork, numpy_q_network, q_network_for
 from agents.optim import FusedAdam
 from agents.replay import ReplayBatch
@@ -19,7 +20,6 @@ from agents.validation import (
     check_int,
     state_errors,
 )
-from config import DQNConfig
 
 STATE_FORMAT = 1
 """Version of the pickled agent state; bump when its keys change."""
@@ -30,7 +30,7 @@ MAX_COUNTER = 2**62
 
 class DQNAgent:
     """Deep Q-learning with double-DQN targets, a dueling head, n-step returns and a target
-    network, each switchable in :class:`config.DQNConfig`.
+    network, each switchable in :class:`agents.config.DQNConfig`.
 
     Public API: :meth:`act` picks an action, :meth:`learn` takes one gradient step on a replay
     batch, :meth:`end_step` advances the step counter and syncs the target network every

@@ -11,7 +11,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:
-    from config import DQNConfig
+    from agents.config import DQNConfig
 
 NETWORKS = (
     "nature_cnn",

@@ -17,8 +17,8 @@ from agents.validation import (
 )
 
 if TYPE_CHECKING:
-    from config import RunConfig
-    from envs.base import GameWrapper
+    from agents.config import RunSettings
+    from agents.environment import Environment
 
 STATE_FORMAT = 1
 """Version of the pickled buffer state; bump when its keys change."""
@@ -93,7 +93,7 @@ def buffer_nbytes(
     return capacity * per_slot
 
 
-def replay_buffer_for(config: RunConfig, game: GameWrapper) -> ReplayBuffer:
+def replay_buffer_for(config: RunSettings, game: Environment) -> ReplayBuffer:
     """The empty buffer a run needs: capacity from the config, frame layout and action
     masking from the game, n-step and discount from the learner's config."""
     shape = tuple(game.observation_space.shape or ())
@@ -289,13 +289,6 @@ class ReplayBuffer:
         bootstrap_index = np.where(ends_in_terminal, t, bootstrap_index)
         return valid, returns.astype(np.float32), discounts, bootstrap_index
 
-    def can_sample(self) -> bool:
-        """True once at least one transition is valid."""
-        low = self.oldest + self.stack - 1
-        if self.added <= low:
-            return False
-        return bool(self.valid(np.arange(low, self.added)).any())
-
     def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
         """Draw a uniform minibatch of valid transitions.
 
@@ -367,14 +360,14 @@ class ReplayBuffer:
             CorruptArtifactError: Naming the field that is missing, of the wrong type or shape,
                 outside the config's limits, or a capacity that does not fit in memory.
         """
-        from config import AtariConfig, DQNConfig
+        from agents.config import MAX_FRAME_STACK, DQNConfig
 
         reader = StateReader(state, "ReplayBuffer", STATE_FORMAT)
         frame_shape = reader.integers("frame_shape", MAX_FRAME_DIMS, 1, MAX_OBSERVATION_SIDE)
         if not frame_shape:
             raise reader.error("frame_shape", "is empty; a frame has at least one axis")
         num_actions = reader.integer("num_actions", 1, MAX_ACTIONS)
-        stack = reader.integer("stack", 1, field_limits(AtariConfig, "frame_stack")[1])
+        stack = reader.integer("stack", 1, MAX_FRAME_STACK)
         n_step = reader.integer("n_step", *field_limits(DQNConfig, "n_step"))
         gamma = reader.number("gamma", 0.0, 1.0)
         if gamma <= 0.0:

@@ -10,18 +10,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any, Protocol
 
 import numpy as np
 
 from agents.checkpoint import TrainingCheckpoint, capture_global_rngs, restore_global_rngs
+from agents.config import RunSettings
 from agents.dqn import DQNAgent
+from agents.environment import Environment
+from agents.history import TrainingHistory
 from agents.interrupts import GracefulInterrupt
 from agents.replay import ReplayBuffer, mirrored
 from agents.schedules import LinearSchedule
-from config import RunConfig
-from envs.base import GameWrapper
 
 
 class ProgressBar(Protocol):
@@ -71,41 +72,6 @@ def _no_bar(total: int, unit: str, label: str, enabled: bool | None) -> Progress
     return _NoBar()
 
 
-@dataclass
-class TrainingHistory:
-    """What happened during training, as plain lists (ZenML metadata keeps whole curves).
-
-    Attributes:
-        episode_scores: Unclipped score of each finished episode.
-        episode_steps: Agent steps of each finished episode.
-        episode_end_steps: Agent step at which each episode finished.
-        curve_steps: Agent step of each learning-curve point (every ``log_every`` steps).
-        curve_loss: Mean TD loss over the interval (NaN before learning starts).
-        curve_mean_q: Mean Q-value of the taken actions over the interval.
-        curve_epsilon: Exploration epsilon at the point.
-        curve_steps_per_second: Agent steps per second over the interval.
-        curve_frame_number: Emulator frames played at each learning-curve point.
-    """
-
-    episode_scores: list[float] = field(default_factory=list)
-    episode_steps: list[int] = field(default_factory=list)
-    episode_end_steps: list[int] = field(default_factory=list)
-    curve_steps: list[int] = field(default_factory=list)
-    curve_loss: list[float] = field(default_factory=list)
-    curve_mean_q: list[float] = field(default_factory=list)
-    curve_epsilon: list[float] = field(default_factory=list)
-    curve_steps_per_second: list[float] = field(default_factory=list)
-
-    curve_frame_number: list[int] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form (NaN becomes None)."""
-        return {
-            key: [None if isinstance(v, float) and math.isnan(v) else v for v in values]
-            for key, values in asdict(self).items()
-        }
-
-
 class Trainer:
     """Runs DQN on one game: act, store, learn, sync, repeat.
 
@@ -127,10 +93,10 @@ class Trainer:
 
     def __init__(
         self,
-        game: GameWrapper,
+        game: Environment,
         agent: DQNAgent,
         buffer: ReplayBuffer,
-        config: RunConfig,
+        config: RunSettings,
         scalars: ScalarSink | None = None,
         progress_bar: ProgressBarFactory | None = None,
     ):
@@ -170,7 +136,7 @@ class Trainer:
     def from_checkpoint(
         cls,
         checkpoint: TrainingCheckpoint,
-        config: RunConfig,
+        config: RunSettings,
         scalars: ScalarSink | None = None,
         progress_bar: ProgressBarFactory | None = None,
     ) -> Trainer:

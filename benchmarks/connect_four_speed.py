@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from agents.negamax import Negamax, from_planes  # noqa: E402
+from envs.connect_four.negamax import Negamax, from_planes  # noqa: E402
 
 TARGET_MS = 50.0
 

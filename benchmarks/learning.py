@@ -23,9 +23,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from agents import DQNAgent, Trainer, replay_buffer_for  # noqa: E402
-from agents.evaluation import evaluate_against_baselines, markdown_table, summarize  # noqa: E402
+from agents.evaluation import summarize  # noqa: E402
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
+from envs.evaluation import evaluate_against_baselines, evaluation_report  # noqa: E402
 from reporting.progress import progress_bar  # noqa: E402
 
 
@@ -86,10 +87,12 @@ def main() -> int:
     eval_seconds = time.perf_counter() - started
 
     print()
-    if config.env.kind == "connect4":
-        print(connect_four_report(config, results, history, game))
-    else:
-        print(markdown_table(config.game, results))
+    print(evaluation_report(config, results, {}))
+    for line in target_lines(config.game, results):
+        print(line)
+    league = game.training_metadata().get("league")
+    if league is not None:
+        print(league_summary(league))
     summaries = {name: summarize(episodes) for name, episodes in results.items()}
     agent_summary, random_summary = summaries["agent"], summaries["random"]
     scores = history.episode_scores
@@ -119,26 +122,27 @@ def main() -> int:
     return 0
 
 
-CONNECT_FOUR_TARGETS = {
-    "random": 0.99,
-    "same_column": 0.90,
-    "linear": 0.90,
-    "beat_last": 0.90,
-    "negamax:2": 0.60,
+LEARNING_TARGETS: dict[str, dict[str, float]] = {
+    "connect4": {
+        "random": 0.99,
+        "same_column": 0.90,
+        "linear": 0.90,
+        "beat_last": 0.90,
+        "negamax:2": 0.60,
+    },
 }
-"""Issue 5's learning target: win rate averaged over both seats, per opponent."""
+"""Learning targets per game: the agent's win rate averaged over both seats, per opponent
+(issue 5's, for Connect Four)."""
 
 
-def connect_four_report(config, results, history, game) -> str:  # type: ignore[no-untyped-def]
-    """Rates per opponent and seat, the Elo table, the league, and each target met or not."""
-    from agents.connect_four_eval import agent_games, elo_ratings, report, round_robin, seat_rates
+def target_lines(game: str, results) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each learning target of the game, met or not."""
+    from envs.two_player.matchups import seat_rates
 
-    per_seat = config.evaluate.episodes
-    games = round_robin(config.env.evaluation_opponents, per_seat, config.evaluate.seed)
-    elo = elo_ratings(games + agent_games("agent", results["agent"]))
-    lines = [report(results, elo, per_seat)]
-    rates = seat_rates(results["agent"])
-    for opponent, target in CONNECT_FOUR_TARGETS.items():
+    targets = LEARNING_TARGETS.get(game, {})
+    rates = seat_rates(results["agent"]) if targets else {}
+    lines = []
+    for opponent, target in targets.items():
         if opponent in rates:
             rate = rates[opponent]["win_rate"]
             verdict = "met" if rate >= target else "NOT met"
@@ -146,11 +150,15 @@ def connect_four_report(config, results, history, game) -> str:  # type: ignore[
                 f"target vs {opponent}: win rate {100 * rate:.1f}% (both seats), "
                 f"target {100 * target:.0f}%: {verdict}"
             )
-    league = game.league.summary()
-    lines.append(
+    return lines
+
+
+def league_summary(league) -> str:  # type: ignore[no-untyped-def]
+    """The self-play league of a two-player game: admissions and the final pool."""
+    lines = [
         f"league: {league['admissions']} snapshots admitted over {league['games']:,} games, "
         f"final pool {league['pool']}"
-    )
+    ]
     for entry in league["history"]:
         lines.append(
             f"  step {entry['step']:,}: {entry['admitted']} joined at win rate "

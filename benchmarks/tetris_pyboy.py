@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.tetris_pyboy import PyBoyTetris, RomError, check_rom, find_local_rom
-from envs.tetris_rules import BOARD_COLS, SHAPE_WIDTH
+from envs.tetris.pyboy import PyBoyTetris, RomError, check_rom, find_local_rom
+from envs.tetris.rules import BOARD_COLS, SHAPE_WIDTH
 
 CHUNK_FRAMES = 600
 """Frames per raw ``tick`` call."""

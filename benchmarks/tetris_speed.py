@@ -34,11 +34,12 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from agents.baselines import dellacherie_policy, random_policy  # noqa: E402
-from config import TetrisConfig  # noqa: E402
-from envs.tetris import TetrisGame, _legal_placements  # noqa: E402
-from envs.tetris_native import NativeTetris  # noqa: E402
-from envs.tetris_rules import BOARD_COLS, FRAMES_PER_SECOND  # noqa: E402
+from agents.evaluation import random_policy  # noqa: E402
+from envs.tetris.baselines import dellacherie_policy  # noqa: E402
+from envs.tetris.config import TetrisConfig  # noqa: E402
+from envs.tetris.game import TetrisGame, _legal_placements  # noqa: E402
+from envs.tetris.native import NativeTetris  # noqa: E402
+from envs.tetris.rules import BOARD_COLS, FRAMES_PER_SECOND  # noqa: E402
 
 Measure = Callable[[float], tuple[int, int]]
 """``measure(seconds) -> (placements, emulated frames)``."""

@@ -51,8 +51,9 @@ import gymnasium as gym
 import numpy as np
 from ale_py import ALEInterface, roms
 
-from config import AtariConfig, RunConfig, resolve_config
-from envs.atari import FIRE_ACTION_NAME, NOOP, AtariGame
+from config import RunConfig, resolve_config
+from envs.atari.config import AtariConfig
+from envs.atari.game import FIRE_ACTION_NAME, NOOP, AtariGame
 
 if TYPE_CHECKING:
     from agents import DQNAgent, ReplayBuffer, Trainer

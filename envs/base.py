@@ -1,4 +1,10 @@
-"""The interface every game wrapper implements."""
+"""The interface every game wrapper implements.
+
+A wrapper has what the RL core asks of a game (:class:`agents.environment.Environment`) and
+what the pipeline needs besides: gymnasium's API, an RGB frame for GIFs and picklable state.
+Each game's wrapper lives in its package (``envs/<game>/game.py``) and is named in its spec
+(:class:`envs.spec.GameSpec`).
+"""
 
 from __future__ import annotations
 

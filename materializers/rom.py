@@ -3,7 +3,7 @@
 The CLI stores the ROM a run plays (``--rom``) as a version of the artifact ``game_rom``
 named by its SHA-256, once per digest. A step that needs it on a machine without the file
 (an Airflow worker's container) fetches that version into the ROM cache
-(:func:`envs.tetris_pyboy.rom_cache_dir`) and checks the digest before the emulator opens it.
+(:func:`envs.roms.rom_cache_dir`) and checks the digest before the emulator opens it.
 The ROM never enters a game wrapper or checkpoint artifact: those hold the path and digest.
 """
 
@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from envs.tetris_pyboy import RomError, cached_rom, cached_rom_path, rom_cache_dir
+from envs.roms import RomError, cached_rom, cached_rom_path, rom_cache_dir
 
 ROM_ARTIFACT = "game_rom"
 """The artifact whose versions (one per SHA-256) are the ROMs runs have played."""

@@ -33,6 +33,7 @@ from materializers.unpickler import (
     ARTIFACT_CLASSES,
     CHUNK_BYTES,
     RestrictedUnpickler,
+    allowed_class_key,
     one_line,
 )
 
@@ -250,7 +251,7 @@ class SafePickleMaterializer(BaseMaterializer):
         """
         meta = read_meta(self.artifact_store, self.uri)
         recorded = str(meta.get("class", ""))
-        if tuple(recorded.rsplit(".", 1)) not in ARTIFACT_CLASSES:
+        if allowed_class_key(recorded) is None:
             raise UnsafeArtifactError(
                 f"refusing to load artifact at '{self.uri}': it records class '{recorded}', "
                 "which is not one of this project's artifact classes"

@@ -50,19 +50,36 @@ from agents.validation import (
     describe,
     is_plain_dtype,
 )
+from envs.registry import artifact_classes, legacy_artifact_classes
 
 CHUNK_BYTES = 8 * 1024 * 1024
 """Read and write in 8 MiB chunks: a 700 MB replay buffer never needs a second copy."""
 
-ARTIFACT_CLASSES: dict[tuple[str, str], str] = {
-    ("envs.atari", "AtariGame"): "game wrapper",
-    ("envs.tetris", "TetrisGame"): "game wrapper",
-    ("envs.connect_four", "ConnectFourGame"): "game wrapper",
+CORE_ARTIFACT_CLASSES: dict[tuple[str, str], str] = {
     ("agents.dqn", "DQNAgent"): "agent",
     ("agents.replay", "ReplayBuffer"): "replay buffer",
     ("agents.checkpoint", "TrainingCheckpoint"): "training checkpoint",
 }
-"""This project's classes that may appear in a payload (module, qualified name)."""
+"""The RL core's classes that may appear in a payload (module, qualified name)."""
+
+ARTIFACT_CLASSES: dict[tuple[str, str], str] = {**artifact_classes(), **CORE_ARTIFACT_CLASSES}
+"""This project's classes that may appear in a payload (module, qualified name): every
+registered game's wrapper (:data:`envs.registry.SPECS`) and the core's classes."""
+
+MOVED_ARTIFACT_CLASSES: dict[tuple[str, str], tuple[str, str]] = legacy_artifact_classes()
+"""Where a payload written before a class moved names it -> where it is now. Issue 13 moved
+the game wrappers into one package per game (``envs.atari.AtariGame`` is now
+``envs.atari.game.AtariGame``); a checkpoint or game artifact written before still loads, as
+the class it is now. Only allowlisted classes appear here, on either side."""
+
+
+def allowed_class_key(dotted: str) -> tuple[str, str] | None:
+    """The allowlisted ``(module, name)`` of a class recorded as ``module.name`` (a moved
+    class's record gives where it is now), or ``None``."""
+    module, _, name = dotted.rpartition(".")
+    key = MOVED_ARTIFACT_CLASSES.get((module, name), (module, name))
+    return key if key in ARTIFACT_CLASSES else None
+
 
 SAFE_BUILTINS = frozenset(
     {"set", "frozenset", "tuple", "list", "dict", "bytearray", "bytes", "complex", "slice"}
@@ -294,7 +311,7 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined, misc
 
     # ------------------------------------------------------------ globals
     def find_class(self, module: str, name: str) -> Any:
-        key = (module, name)
+        key = MOVED_ARTIFACT_CLASSES.get((module, name), (module, name))
         if key in ARTIFACT_CLASSES:
             return self._artifact_class(key)
         if key in self._globals:
@@ -679,8 +696,8 @@ for _opcode, _handler in {
 
 
 def _passes_through(exc: BaseException) -> bool:
-    """Errors that are not about the artifact: the ROM a Tetris state names is not on this
-    machine (the message says how to get it)."""
-    from envs.tetris_pyboy import RomError
+    """Errors that are not about the artifact: the ROM a game's state names (Tetris on PyBoy)
+    is not on this machine (the message says how to get it)."""
+    from envs.roms import RomError
 
     return isinstance(exc, RomError)

@@ -27,10 +27,10 @@ class ScheduleError(ValueError):
 
 
 def default_schedule_name(game: str) -> str:
-    """``breakout`` -> ``dqn_breakout_schedule``."""
-    from steps.checkpointing import game_slug
+    """``breakout`` -> ``dqn_breakout_schedule``: the game's model name, scheduled."""
+    from envs.registry import model_name
 
-    return f"dqn_{game_slug(game)}_schedule"
+    return f"{model_name(game)}_schedule"
 
 
 def use_stack(name: str) -> StackResponse:

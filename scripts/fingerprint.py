@@ -68,22 +68,10 @@ def _sha(data: bytes) -> str:
 
 
 def _evaluation_table(agent: Any, config: Any) -> str:
-    """The ``evaluate`` step's Markdown table (Connect Four: rates, round robin and Elo)."""
-    from agents.connect_four_eval import (
-        agent_games,
-        elo_ratings,
-        report,
-        round_robin,
-    )
-    from agents.evaluation import evaluate_against_baselines, markdown_table
+    """The ``evaluate`` step's Markdown report (Connect Four: rates, round robin and Elo)."""
+    from envs.evaluation import evaluate_against_baselines, evaluation_report
 
-    results = evaluate_against_baselines(agent, config)
-    if config.env.kind != "connect4":
-        return markdown_table(config.game, results)
-    per_seat = config.evaluate.episodes
-    games = round_robin(config.env.evaluation_opponents, per_seat, config.evaluate.seed)
-    elo = elo_ratings(games + agent_games("agent", results["agent"]))
-    return report(results, elo, per_seat)
+    return evaluation_report(config, evaluate_against_baselines(agent, config), {})
 
 
 def fingerprint(game_name: str) -> dict[str, str]:

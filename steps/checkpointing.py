@@ -9,7 +9,6 @@ the version ``pruned`` (ZenML keeps the record of an artifact a run produced).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from uuid import UUID
 from zenml.client import Client
 from zenml.logger import get_logger
 
+from envs.registry import game_slug
 from materializers.safe_pickle import CorruptArtifactError, verify_artifact
 
 if TYPE_CHECKING:
@@ -35,11 +35,6 @@ CHECKPOINT_TAG = "checkpoint"
 
 class ResumeError(ValueError):
     """The requested resume point does not exist, is damaged or does not fit the run."""
-
-
-def game_slug(game: str) -> str:
-    """``atari:Pong`` -> ``atari_pong``: safe in artifact, model and directory names."""
-    return re.sub(r"[^a-z0-9]+", "_", game.lower()).strip("_")
 
 
 def checkpoint_artifact_name(game: str) -> str:

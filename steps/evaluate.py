@@ -1,4 +1,4 @@
-"""Step: evaluate the trained agent against a uniform random policy on the same seeds."""
+"""Step: evaluate the trained agent next to the game's baselines on the same seeds."""
 
 from typing import Annotated, Any
 
@@ -6,40 +6,22 @@ import numpy as np
 from zenml import log_metadata, step
 from zenml.types import MarkdownString
 
-from agents.baselines import baselines_for
-from agents.connect_four_eval import agent_games, elo_ratings, report, round_robin, seat_rates
 from agents.dqn import DQNAgent
-from agents.evaluation import (
-    EpisodeResult,
+from agents.evaluation import EpisodeResult, summarize
+from agents.interrupts import GracefulInterrupt
+from config import RunConfig
+from envs.evaluation import (
+    baselines,
     evaluate_agent,
     evaluate_baselines,
     evaluation_episode_count,
+    evaluation_report,
     evaluation_seeds,
-    markdown_table,
-    summarize,
 )
-from agents.interrupts import GracefulInterrupt, check_stop
-from config import ConnectFourConfig, RunConfig
 from materializers import GifMaterializer, PngMaterializer
 from materializers.rom import ensure_env_rom
 from reporting.media import Gif, Png, episode_gif, learning_curve_png
 from reporting.progress import progress_bar
-
-EMULATOR_FPS = 60
-"""Frames per second of the emulated console (Atari 2600, Game Boy: ~60)."""
-
-
-BOARD_GAME_GIF_FPS = 8
-"""GIFs of Tetris and Connect Four show one frame per agent step (a placement, a button
-press, a move)."""
-
-
-def gif_fps(config: RunConfig) -> int:
-    """Frames per second of the evaluation GIF: Atari plays one frame per agent step of
-    ``frame_skip`` emulator frames; board games one frame per move."""
-    if config.env.kind == "atari":
-        return max(1, round(EMULATOR_FPS / config.env.frame_skip))
-    return BOARD_GAME_GIF_FPS
 
 
 @step(
@@ -57,7 +39,7 @@ def evaluate(
     """Play ``evaluate.episodes`` seeded episodes with the agent (epsilon-greedy) and with
     each baseline of the game on the same seeds (random; for Tetris also Dellacherie's
     heuristic); log per-seed steps, unclipped scores and the game's own figures (Tetris:
-    lines, pieces, level), a Markdown table, a GIF of the agent's first episode and the
+    lines, pieces, level), the game's report, a GIF of the agent's first episode and the
     learning curves.
 
     Connect Four plays that many games against every evaluation opponent as first and as
@@ -75,7 +57,7 @@ def _evaluate(
     settings = config.evaluate
     ensure_env_rom(config.env)  # a worker without the client's ROM file fetches it by digest
     frames: list[np.ndarray] = []
-    policies = 1 + len(baselines_for(config.env))
+    policies = 1 + len(baselines(config))
     with progress_bar(policies * evaluation_episode_count(config), "episode", "evaluate") as bar:
         scores: list[float] = []
 
@@ -95,34 +77,8 @@ def _evaluate(
             metrics[f"{name}_{key}"] = [r.extras[key] for r in episodes]
     metrics["seeds"] = evaluation_seeds(config)
     metrics["epsilon"] = settings.epsilon
-    if config.env.kind == "connect4":
-        table = connect_four_analysis(config, results, metrics)
-    else:
-        table = markdown_table(config.game, results)
+    table = evaluation_report(config, results, metrics)
     log_metadata(metadata=metrics)
-    gif = episode_gif(frames, fps=gif_fps(config))
+    gif = episode_gif(frames, fps=config.env.gif_fps())
     curve = learning_curve_png(training_history, title=f"DQN on {config.game}")
     return metrics, MarkdownString(table), gif, curve
-
-
-def connect_four_analysis(
-    config: RunConfig, results: dict[str, list[EpisodeResult]], metrics: dict[str, Any]
-) -> str:
-    """Connect Four: rates per opponent and seat for every policy, a round robin among the
-    opponents and the Elo table; adds ``matchups`` and ``elo`` to ``metrics`` and returns the
-    Markdown report."""
-    assert isinstance(config.env, ConnectFourConfig)
-    names = config.env.evaluation_opponents
-    games_per_seat = config.evaluate.episodes
-    pairs = len(names) * (len(names) - 1)
-    with progress_bar(pairs * games_per_seat, "game", "round robin") as bar:
-
-        def played() -> None:
-            bar.update(1)
-            check_stop("evaluation")
-
-        games = round_robin(names, games_per_seat, config.evaluate.seed, played)
-    elo = elo_ratings(games + agent_games("agent", results["agent"]))
-    metrics["matchups"] = {name: seat_rates(episodes) for name, episodes in results.items()}
-    metrics["elo"] = elo
-    return report(results, elo, games_per_seat)

@@ -58,6 +58,8 @@ def get_information_meta(
     if point is not None:
         resume = point.as_dict()
         start_step, start_frame = point.agent_step, point.frame_number
+    # Atari steps are a fixed number of frames; a Tetris step's frames vary with play
+    frames_per_step = config.env.frames_per_step()
     info: dict[str, Any] = {
         "game": config.game,
         "seed": config.seed,
@@ -69,10 +71,7 @@ def get_information_meta(
         "resume": resume,
         "train_steps": target_steps,
         "steps_to_train": target_steps - start_step,
-        # Atari steps are a fixed number of frames; a Tetris step's frames vary with play
-        "train_frames": (
-            target_steps * config.env.frame_skip if config.env.kind == "atari" else None
-        ),
+        "train_frames": target_steps * frames_per_step if frames_per_step else None,
         **schedule_found,
         "replay_capacity": replay_buffer.capacity,
         "replay_stored": len(replay_buffer),

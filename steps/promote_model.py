@@ -11,29 +11,12 @@ from zenml.exceptions import StepContextError
 from zenml.logger import get_logger
 
 from agents.dqn import DQNAgent
-from agents.evaluation import evaluate_agent, evaluation_seeds, summarize
+from agents.evaluation import summarize
 from agents.interrupts import GracefulInterrupt
 from config import RunConfig
+from envs.evaluation import comparison_protocol, evaluate_agent
 
 logger = get_logger(__name__)
-
-
-def evaluation_protocol(config: RunConfig) -> dict[str, Any]:
-    """What must be equal for two evaluation scores to be comparable."""
-    settings = config.evaluate
-    protocol: dict[str, Any] = {
-        "seeds": evaluation_seeds(config),
-        "epsilon": settings.epsilon,
-        "max_episode_frames": settings.max_episode_frames,
-    }
-    if config.env.kind == "tetris":  # games are capped by pieces, on one backend
-        from envs.tetris import resolve_backend
-
-        protocol["max_pieces"] = config.env.max_pieces
-        protocol["backend"] = resolve_backend(config.env)[0]
-    if config.env.kind == "connect4":  # games against each opponent from both seats
-        protocol["opponents"] = list(config.env.evaluation_opponents)
-    return protocol
 
 
 @step(enable_cache=False)
@@ -52,7 +35,7 @@ def promote_model(
         skipped: dict[str, Any] = {"promoted": False, "reason": "the run has no model configured"}
         log_metadata(metadata=skipped)
         return skipped
-    protocol = evaluation_protocol(config)
+    protocol = comparison_protocol(config)
     mean_score = float(evaluation["agent"]["mean_score"])
     model.log_metadata(
         {

@@ -14,7 +14,7 @@ from zenml import Model
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from steps.checkpointing import game_slug
+from envs.registry import game_slug, model_name
 
 if TYPE_CHECKING:
     from zenml.models import ArtifactVersionResponse
@@ -22,11 +22,6 @@ if TYPE_CHECKING:
 
 class AgentNotFoundError(LookupError):
     """No trained agent matches the request."""
-
-
-def model_name(game: str) -> str:
-    """The ZenML model that holds a game's agents."""
-    return f"dqn_{game_slug(game)}"
 
 
 def game_model(game: str) -> Model:

@@ -16,7 +16,13 @@ def replay_buffer(
     config: RunConfig, game_wrapper: GameWrapper
 ) -> Annotated[ReplayBuffer, "replay_buffer"]:
     """An empty, preallocated buffer sized from the config (frames stored once, as uint8)."""
-    print(check_replay_memory(config, game_wrapper.num_actions, game_wrapper.masks_actions))
+    game = game_wrapper
+    frame_shape = tuple(game.observation_space.shape or ())[1:]
+    print(
+        check_replay_memory(
+            config.replay.capacity, frame_shape, game.num_actions, game.masks_actions
+        )
+    )
     buffer = replay_buffer_for(config, game_wrapper)
     log_metadata(metadata={"replay_preallocated_mib": round(buffer.nbytes / 2**20, 1)})
     return buffer

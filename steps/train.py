@@ -15,16 +15,12 @@ from agents.replay import ReplayBuffer
 from agents.training import Trainer, stop_message, train_with_checkpoints
 from config import RunConfig, run_dir_name
 from envs.base import GameWrapper
+from envs.registry import game_slug
 from materializers import AgentMaterializer
 from reporting.progress import progress_bar
 from reporting.tensorboard import ScalarWriter
 from steps.artifact_files import copy_directory, store_uri
-from steps.checkpointing import (
-    game_slug,
-    load_artifact_version,
-    prune_checkpoints,
-    save_checkpoint,
-)
+from steps.checkpointing import load_artifact_version, prune_checkpoints, save_checkpoint
 
 logger = get_logger(__name__)
 

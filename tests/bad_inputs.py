@@ -47,7 +47,7 @@ class BadInput:
         config: The config file's content (text or raw bytes), for :data:`CONFIG`.
         rom_title: Cartridge title of the ROM for :data:`ROM`: ``TETRIS`` is a header-only
             fake; ``DMGTRIS`` must be the supported Pandora's Blocks build, found by
-            ``envs.tetris_pyboy.find_local_rom`` (``$ZENRL_TETRIS_ROM`` or ``roms/``).
+            ``envs.tetris.pyboy.find_local_rom`` (``$ZENRL_TETRIS_ROM`` or ``roms/``).
         absent: Substrings the error line must not hold (a misleading field name).
         needs_existing_run: The store must hold a run named :data:`EXISTING_RUN_NAME`; the
             only case that reads the store (the error comes after every pure check).
@@ -403,7 +403,7 @@ class MissingRomError(LookupError):
 def _rom(case: BadInput, directory: Path) -> Path:
     if case.rom_title == "TETRIS":
         return fake_rom(directory / f"{case.id}.gb", "TETRIS")
-    from envs.tetris_pyboy import check_rom, find_local_rom
+    from envs.tetris.pyboy import check_rom, find_local_rom
 
     rom = find_local_rom()
     if rom is None or check_rom(rom).title != case.rom_title:

@@ -58,9 +58,9 @@ FORMAT_VERSION = 1
 does not start ZenML. ``tests/test_materializers.py`` checks they agree."""
 
 AGENT = "agents.dqn.DQNAgent"
-GAME_ATARI = "envs.atari.AtariGame"
-GAME_C4 = "envs.connect_four.ConnectFourGame"
-GAME_TETRIS = "envs.tetris.TetrisGame"
+GAME_ATARI = "envs.atari.game.AtariGame"
+GAME_C4 = "envs.connect_four.game.ConnectFourGame"
+GAME_TETRIS = "envs.tetris.game.TetrisGame"
 BUFFER = "agents.replay.ReplayBuffer"
 CHECKPOINT = "agents.checkpoint.TrainingCheckpoint"
 
@@ -462,7 +462,7 @@ def agent_state() -> dict[str, Any]:
 def atari_state() -> dict[str, Any]:
     """The state of Breakout after a reset and a few steps."""
     from config import AtariConfig
-    from envs.atari import AtariGame
+    from envs.atari.game import AtariGame
 
     game = AtariGame(AtariConfig())
     game.reset(seed=0)
@@ -475,7 +475,7 @@ def atari_state() -> dict[str, Any]:
 def connect_four_state() -> dict[str, Any]:
     """The state of a Connect Four game two moves in."""
     from config import ConnectFourConfig
-    from envs.connect_four import ConnectFourGame
+    from envs.connect_four.game import ConnectFourGame
 
     game = ConnectFourGame(ConnectFourConfig())
     game.reset(seed=0)  # even seed: the agent moves first
@@ -500,7 +500,7 @@ def buffer_state() -> dict[str, Any]:
 def tetris_state() -> dict[str, Any]:
     """The state of native Tetris after a reset."""
     from config import TetrisConfig
-    from envs.tetris import TetrisGame
+    from envs.tetris.game import TetrisGame
 
     game = TetrisGame(TetrisConfig(backend="native"))
     game.reset(seed=0)

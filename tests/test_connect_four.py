@@ -7,8 +7,8 @@ import pytest
 from pettingzoo.classic import connect_four_v3
 from pettingzoo.test import api_test
 
-from agents.negamax import Negamax, from_planes, is_win, legal_columns, play
-from agents.opponents import (
+from envs.connect_four.negamax import Negamax, from_planes, is_win, legal_columns, play
+from envs.connect_four.opponents import (
     HEURISTIC_OPPONENTS,
     NegamaxOpponent,
     beat_last_opponent,
@@ -90,7 +90,7 @@ def test_heuristic_opponents_play_legal_columns_as_described() -> None:
 def test_single_agent_wrapper_passes_check_env() -> None:
     from gymnasium.utils.env_checker import check_env
 
-    from envs.connect_four import ConnectFourGame
+    from envs.connect_four.game import ConnectFourGame
 
     check_env(ConnectFourGame(), skip_render_check=True)
 
@@ -99,7 +99,7 @@ def test_agent_never_plays_an_illegal_move_in_1000_games_and_moves_first_in_half
     """A real DQN agent acting through the mask, half greedy, half exploring."""
     from agents.dqn import DQNAgent
     from config import ConnectFourConfig, DQNConfig
-    from envs.connect_four import ConnectFourGame
+    from envs.connect_four.game import ConnectFourGame
 
     game = ConnectFourGame(
         ConnectFourConfig(opponents=["random", "linear", "beat_last", "same_column"])
@@ -124,7 +124,7 @@ def test_wrapper_round_trip_continues_the_same_game() -> None:
     import pickle
 
     from config import ConnectFourConfig
-    from envs.connect_four import ConnectFourGame
+    from envs.connect_four.game import ConnectFourGame
 
     game = ConnectFourGame(ConnectFourConfig(opponents=["negamax:2"]))
     game.reset(seed=3)
@@ -190,45 +190,9 @@ def _agent(seed: int = 0, dueling: bool = True):  # type: ignore[no-untyped-def]
     return DQNAgent(config, (1, 12, 7), 7, seed=seed)
 
 
-def test_league_admits_a_snapshot_only_above_the_threshold_and_evicts_the_oldest() -> None:
-    from agents.league import League
-    from config import LeagueConfig
-
-    agent = _agent()
-    league = League(["random", "linear"], LeagueConfig(window=20, threshold=0.85, max_pool_size=4))
-    frozen = []
-
-    def freeze():  # type: ignore[no-untyped-def]
-        frozen.append(agent.snapshot())
-        return frozen[-1]
-
-    # exactly 17 of 20 won is 0.85, not above the threshold: no admission
-    for game in range(20):
-        assert league.record(game >= 3, step=game, freeze=freeze) is None
-    assert league.pool == ["random", "linear"] and not frozen
-    # the window slides: one more win makes 18 of the last 20
-    entry = league.record(True, step=20, freeze=freeze)
-    assert entry is not None and entry["admitted"] == "self@20" and entry["win_rate"] == 0.9
-    assert league.pool == ["random", "linear", "self@20"] and len(frozen) == 1
-    # the count restarts after an admission
-    assert league.win_rate() == 0.0 and league.record(True, 21, freeze) is None
-    for step in range(22, 60):
-        league.record(True, step, freeze)
-    assert [e["admitted"] for e in league.history] == ["self@20", "self@40"]
-    for step in range(60, 80):  # the third snapshot (step 60) pushes the first one out
-        league.record(True, step, freeze)
-    assert league.pool == ["random", "linear", "self@40", "self@60"]
-    assert league.history[-1]["evicted"] == ["self@20"]
-    assert league.snapshot("random") is None and league.snapshot("self@60") is frozen[-1]
-    # a disabled league only counts
-    quiet = League(["random"], LeagueConfig(enabled=False, window=10))
-    assert all(quiet.record(True, k, freeze) is None for k in range(30))
-    assert quiet.pool == ["random"] and quiet.games == 30
-
-
 def test_a_snapshot_is_a_frozen_copy_of_the_learner() -> None:
-    from agents.opponents import QPolicyPlayer
-    from envs.connect_four import agent_observation
+    from envs.connect_four.game import agent_observation
+    from envs.two_player.opponents import QPolicyPlayer
 
     agent = _agent(seed=3)
     snapshot = agent.snapshot()
@@ -243,7 +207,7 @@ def test_a_snapshot_is_a_frozen_copy_of_the_learner() -> None:
     full = _planes([0, 0, 0, 0, 0, 0])
     q = snapshot(agent_observation(full))
     mask = np.array([False, True, True, True, True, True, True])
-    player = QPolicyPlayer(snapshot)
+    player = QPolicyPlayer(snapshot, agent_observation)
     assert player(full, mask, 0, np.random.default_rng(0)) == int(
         np.argmax(np.where(mask, q, -np.inf))
     )
@@ -296,7 +260,7 @@ def test_training_admits_snapshots_that_then_play_and_survive_the_artifact_round
 
 
 def agent_observation_of(planes: np.ndarray) -> np.ndarray:
-    from envs.connect_four import agent_observation
+    from envs.connect_four.game import agent_observation
 
     return agent_observation(planes)
 
@@ -409,7 +373,7 @@ def _positions(count: int = 30) -> list[tuple[np.ndarray, np.ndarray, list[int]]
 
 def test_drop_afterstates_are_the_boards_pettingzoo_shows_after_each_move() -> None:
     from agents.networks import DropAfterstates, drop_afterstates
-    from envs.connect_four import agent_observation
+    from envs.connect_four.game import agent_observation
 
     positions = _positions()
     observations = np.stack([agent_observation(planes) for planes, _, _ in positions])
@@ -457,7 +421,7 @@ def test_connect_four_networks_act_like_their_keras_models(network: str) -> None
 
     from agents.networks import NumpyQNetwork, numpy_q_network, q_network_for
     from config import DQNConfig
-    from envs.connect_four import agent_observation
+    from envs.connect_four.game import agent_observation
 
     keras.utils.set_random_seed(0)
     model = q_network_for(DQNConfig(network=network, hidden_units=32), (1, 12, 7), 7, "q")
@@ -471,28 +435,9 @@ def test_connect_four_networks_act_like_their_keras_models(network: str) -> None
 
 
 # ---------------------------------------------------------------------------- evaluation
-def test_elo_fit_recovers_known_rating_gaps_and_keeps_sweeps_finite() -> None:
-    from agents.connect_four_eval import elo_ratings
-
-    games = []
-    # A scores 3:1 against B and B 3:1 against C (log-odds add up: A scores 9:1 against C)
-    for a, b, won, lost in (("A", "B", 300, 100), ("B", "C", 300, 100), ("A", "C", 360, 40)):
-        games += [(a, b, 1.0)] * (won // 2) + [(b, a, 0.0)] * (won - won // 2)
-        games += [(a, b, 0.0)] * (lost // 2) + [(b, a, 1.0)] * (lost - lost // 2)
-    elo = elo_ratings(games, anchor="C", prior_draws=0.0)
-    gap = 400 * np.log10(3)
-    assert elo["C"] == 0.0
-    assert elo["B"] == pytest.approx(gap, abs=0.5) and elo["A"] == pytest.approx(2 * gap, abs=0.5)
-    # draws count half: 50 draws between equals leave them equal
-    assert elo_ratings([("X", "Y", 0.5)] * 50, anchor="X")["Y"] == pytest.approx(0.0, abs=1e-6)
-    # a clean sweep is a large, finite gap with the virtual draw
-    sweep = elo_ratings([("S", "W", 1.0)] * 100, anchor="W")
-    assert 500 < sweep["S"] < 2000
-
-
 def test_evaluation_plays_every_opponent_from_both_seats_on_the_same_seeds() -> None:
-    from agents.evaluation import evaluate_baselines, evaluation_episode_count, matchups
     from config import resolve_config
+    from envs.evaluation import evaluate_baselines, evaluation_episode_count, matchups
 
     config = resolve_config(
         "connect4",

@@ -9,14 +9,14 @@ from gymnasium.utils.env_checker import check_env
 
 import envs
 from config import AtariConfig, RunConfig
-from envs.atari import AtariGame
-from envs.registry import NAMED_GAMES, make_game, resolve_game
+from envs.atari.game import AtariGame
+from envs.registry import SPECS, make_game, resolve_game
 
 
-@pytest.mark.parametrize("game", [*NAMED_GAMES, "atari:Pong"])
+@pytest.mark.parametrize("game", [*(name for spec in SPECS for name in spec.games), "atari:Pong"])
 def test_every_registered_game_passes_gymnasiums_checker(game):
     spec = resolve_game(game)
-    config = RunConfig.model_validate({"game": game, "env": spec.default_env}).env
+    config = RunConfig.model_validate({"game": game, "env": spec.defaults["env"]}).env
     env = gym.make(envs.ENV_IDS[spec.kind], config=config, render_mode="rgb_array")
     check_env(env.unwrapped, skip_render_check=False)
     wrapper = make_game(config)

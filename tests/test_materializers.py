@@ -46,7 +46,7 @@ from agents.networks import build_q_network
 from agents.replay import ReplayBatch, ReplayBuffer
 from agents.validation import PLAIN_DTYPES
 from config import AtariConfig, DQNConfig
-from envs.atari import AtariGame
+from envs.atari.game import AtariGame
 from envs.base import GameWrapper
 from materializers import (
     AgentMaterializer,
@@ -204,6 +204,64 @@ def test_game_wrapper_round_trip_continues_the_same_episode(
     assert resets >= 2, "the sequence must cross episode boundaries to test the reset RNG"
 
 
+def _legacy_game(kind: str) -> GameWrapper:
+    """A game mid-episode, of each family."""
+    from envs.connect_four.config import ConnectFourConfig
+    from envs.connect_four.game import ConnectFourGame
+    from envs.tetris.config import TetrisConfig
+    from envs.tetris.game import TetrisGame
+
+    game: GameWrapper = {
+        "atari": lambda: AtariGame(AtariConfig()),
+        "tetris": lambda: TetrisGame(TetrisConfig(backend="native")),
+        "connect4": lambda: ConnectFourGame(ConnectFourConfig()),
+    }[kind]()
+    game.reset(seed=5)
+    for _ in range(3):
+        game.step(int(np.flatnonzero(game.action_mask())[0]))
+    return game
+
+
+@pytest.mark.parametrize(
+    "kind, old_path",
+    [
+        ("atari", "envs.atari.AtariGame"),
+        ("tetris", "envs.tetris.TetrisGame"),
+        ("connect4", "envs.connect_four.ConnectFourGame"),
+    ],
+)
+def test_game_artifacts_written_before_the_games_moved_still_load(
+    kind: str,
+    old_path: str,
+    artifact_store: BaseArtifactStore,
+    artifact_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 13 moved each wrapper into its game's package: a payload and record naming the
+    old path (as the code before wrote them) load as the class it is now, same state."""
+    from materializers.safe_pickle import write_meta
+
+    original = _legacy_game(kind)
+    cls = type(original)
+    old_module = old_path.rpartition(".")[0]
+    monkeypatch.setattr(cls, "__module__", old_module)  # pickle writes the old path
+    payload = pickle.dumps(original, protocol=5)
+    monkeypatch.undo()
+    assert old_module.encode() in payload and cls.__module__.encode() not in payload
+    with artifact_store.open(os.path.join(artifact_uri, PAYLOAD_FILE), "wb") as file:
+        file.write(payload)
+    digest = hashlib.sha256(payload).hexdigest()
+    write_meta(artifact_store, artifact_uri, digest, len(payload), {"class": old_path})
+
+    loaded = GameWrapperMaterializer(uri=artifact_uri, artifact_store=artifact_store).load(
+        GameWrapper
+    )
+    assert type(loaded) is cls
+    np.testing.assert_array_equal(loaded.current_observation(), original.current_observation())
+    assert loaded.episode_steps == original.episode_steps == 3
+    assert loaded.frame_number == original.frame_number
+
+
 def test_game_wrapper_frame_right_after_loading_is_the_saved_frame(
     artifact_store: BaseArtifactStore, artifact_uri: str
 ) -> None:
@@ -232,7 +290,7 @@ def test_game_wrapper_artifact_holds_state_not_emulator(
     files = _snapshot(artifact_uri)
     assert set(files) == {PAYLOAD_FILE, META_FILE}
     meta = json.loads(files[META_FILE])
-    assert meta["class"] == "envs.atari.AtariGame"
+    assert meta["class"] == "envs.atari.game.AtariGame"
     assert meta["format_version"] == FORMAT_VERSION
     assert meta["sha256"] == hashlib.sha256(files[PAYLOAD_FILE]).hexdigest()
     assert meta["size"] == len(files[PAYLOAD_FILE])

@@ -31,7 +31,7 @@ from zenml.types import MarkdownString
 from agents.dqn import DQNAgent
 from agents.replay import ReplayBuffer
 from config import RunConfig, resolve_config
-from envs.atari import AtariGame
+from envs.atari.game import AtariGame
 from materializers import (
     AgentMaterializer,
     GameWrapperMaterializer,

@@ -1,4 +1,4 @@
-"""Playing Connect Four against an agent (``agents.play``) and the app's rendering of it,
+"""Playing Connect Four against an agent (``envs.connect_four.play``) and the app's rendering of it,
 without a browser: a real DQN agent, PettingZoo's real game as the referee."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 
-from agents.play import AGENT, EMPTY, HUMAN, PlaySession
+from envs.connect_four.play import AGENT, EMPTY, HUMAN, PlaySession
 
 if TYPE_CHECKING:
     from agents.dqn import DQNAgent

@@ -37,7 +37,7 @@ def _fill(buffer: ReplayBuffer, episode_lengths: list[int], life_losses: set[int
 def test_stacks_match_the_environment_observations_across_episodes_and_wraparound():
     """What the buffer rebuilds is exactly what the real wrapper showed the agent."""
     from config import AtariConfig
-    from envs.atari import AtariGame
+    from envs.atari.game import AtariGame
 
     game = AtariGame(AtariConfig(noop_max=2))
     buffer = ReplayBuffer(300, FRAME, game.num_actions, stack=4, n_step=1)

@@ -14,13 +14,12 @@ from pathlib import Path
 import pytest
 
 from config import TetrisConfig
-from envs.tetris import TetrisGame
-from envs.tetris_pyboy import (
+from envs.roms import ROM_CACHE_ENV_VAR, RomError
+from envs.tetris.game import TetrisGame
+from envs.tetris.pyboy import (
     HEADER_CHECKSUM_ADDR,
     HEADER_MIN_SIZE,
     HEADER_TITLE_START,
-    ROM_CACHE_ENV_VAR,
-    RomError,
     check_rom,
     locate_rom,
 )

@@ -20,21 +20,22 @@ import pytest
 from conftest import run_tiny_pipeline
 from gymnasium.utils.env_checker import check_env
 
-from agents.baselines import dellacherie_policy, random_policy
-from agents.evaluation import evaluate_agent, play_episodes
+from agents.evaluation import play_episodes
 from config import TetrisConfig, TetrisRewardConfig, resolve_config
 from envs import make_game
-from envs.tetris import TetrisGame
-from envs.tetris_features import (
+from envs.evaluation import evaluate_agent
+from envs.tetris.baselines import dellacherie_policy, random_policy
+from envs.tetris.features import (
     FEATURE_INDEX,
     FEATURE_NAMES,
     ILLEGAL,
     afterstate_features,
     board_summary,
 )
-from envs.tetris_native import NativeTetris, drop_rows
-from envs.tetris_pyboy import find_local_rom
-from envs.tetris_rules import (
+from envs.tetris.game import TetrisGame
+from envs.tetris.native import NativeTetris, drop_rows
+from envs.tetris.pyboy import find_local_rom
+from envs.tetris.rules import (
     BOARD_COLS,
     BOARD_ROWS,
     GRAVITY_FRAMES,

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from envs.tetris_pyboy import (
+from envs.tetris.pyboy import (
     DMGTRIS_COMMIT,
     DROP_FRAME_LIMIT,
     HEADER_CHECKSUM_ADDR,
@@ -33,7 +33,7 @@ from envs.tetris_pyboy import (
     check_rom,
     find_local_rom,
 )
-from envs.tetris_rules import BOARD_COLS, BOARD_ROWS, SHAPE_CELLS, SHAPE_HEIGHT, SHAPE_WIDTH
+from envs.tetris.rules import BOARD_COLS, BOARD_ROWS, SHAPE_CELLS, SHAPE_HEIGHT, SHAPE_WIDTH
 
 ROM = find_local_rom()
 needs_rom = pytest.mark.skipif(

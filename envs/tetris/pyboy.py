@@ -33,11 +33,11 @@ from typing import Any
 
 import numpy as np
 
+from agents.config import ConfigError
 from agents.validation import StateReader
-from envs.tetris_rules import BOARD_COLS, BOARD_ROWS, NUM_PIECES, SHAPE_CELLS
-
-ROM_ENV_VAR = "ZENRL_TETRIS_ROM"
-"""Environment variable naming the ROM to use (overrides the search under ``roms/``)."""
+from envs.roms import RomError, cached_rom, file_digest, rom_cache_dir
+from envs.tetris.config import ROM_ENV_VAR, TetrisConfig, check_pyboy_start_level, resolve_backend
+from envs.tetris.rules import BOARD_COLS, BOARD_ROWS, NUM_PIECES, SHAPE_CELLS
 
 SUPPORTED_TITLES = {
     "TETRIS": "Tetris (Nintendo, 1989): dump your own cartridge",
@@ -55,11 +55,7 @@ SUPPORTED_DMGTRIS_SHA256 = {
 }
 """SHA-256 of the Pandora's Blocks builds whose memory map this backend reads -> commit."""
 
-ROM_CACHE_ENV_VAR = "ZENRL_ROM_CACHE"
-"""Environment variable naming the ROM cache: ROMs fetched from the artifact store by SHA-256
-(default ``~/.cache/zenrl/roms``)."""
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ROM_DIR = REPO_ROOT / "roms"
 """Where :func:`find_local_rom` looks for ``*.gb`` / ``*.gbc`` files (gitignored)."""
 
@@ -106,7 +102,6 @@ DMG_SCORE_DIGITS = 8
 DMG_CLEVEL_ADDR = 0xFF90  # hCLevel: 4 decimal digits of the displayed level
 DMG_CLEVEL_DIGITS = 4
 DMG_RNG_SEED_ADDR = 0xFFCA  # hRNGSeed: 4 bytes, xored with DIV/TIMA when a game starts
-DMG_TIMING_ADDR = 0xFF80  # hCurrentDAS, ARE, line ARE, lock delay, line clear delay (5 bytes)
 DMG_FIELD_ADDR = 0xC8A3  # wField: 24x10 tile ids, locked cells + falling piece + ghost
 DMG_FIELD_ROWS = 24  # rows 0-3 are above the screen-top; 4-23 the 20 visible rows
 DMG_SHADOW_ADDR = 0xCA9F  # wShadowField: 26x14 tile ids, locked cells only, 2-cell walls
@@ -176,10 +171,6 @@ stuck (:class:`GameStalledError`). A working game locks a piece on every placeme
 STALLED_FRAME_LIMIT = STALLED_PLACEMENT_LIMIT * NEXT_PIECE_FRAME_LIMIT
 """Frames of :meth:`PyBoyTetris.press` without a controllable piece before the game is declared
 stuck (in a working game the next piece comes within 100 frames of a lock)."""
-
-
-class RomError(ValueError):
-    """The ROM file is missing, not a Game Boy ROM, or not a supported cartridge."""
 
 
 class GameStalledError(RuntimeError):
@@ -261,27 +252,6 @@ def check_rom(path: str | Path) -> RomInfo:
     return RomInfo(path=str(rom), title=title, sha256=sha256)
 
 
-def rom_cache_dir() -> Path:
-    """Where ROMs fetched by digest are kept: ``$ZENRL_ROM_CACHE`` or ``~/.cache/zenrl/roms``."""
-    configured = os.environ.get(ROM_CACHE_ENV_VAR)
-    return Path(configured) if configured else Path.home() / ".cache" / "zenrl" / "roms"
-
-
-def cached_rom_path(sha256: str) -> Path:
-    """The cache file a ROM with this SHA-256 is kept in."""
-    return rom_cache_dir() / f"{sha256}.gb"
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def cached_rom(sha256: str) -> Path | None:
-    """The cached copy of the ROM with this SHA-256, if the cache holds one with that digest."""
-    cached = cached_rom_path(sha256)
-    return cached if cached.is_file() and _digest(cached) == sha256 else None
-
-
 def locate_rom(path: str | None, sha256: str | None) -> str:
     """The file to play: ``path`` when it holds the ROM with ``sha256``, else the cached copy.
 
@@ -295,7 +265,7 @@ def locate_rom(path: str | None, sha256: str | None) -> str:
         if path is None:
             raise RomError(f"no Tetris ROM given: {_where_to_get()}")
         return path
-    if path is not None and Path(path).is_file() and _digest(Path(path)) == sha256:
+    if path is not None and Path(path).is_file() and file_digest(Path(path)) == sha256:
         return path
     cached = cached_rom(sha256)
     if cached is not None:
@@ -304,6 +274,29 @@ def locate_rom(path: str | None, sha256: str | None) -> str:
         f"Tetris ROM with SHA-256 {sha256[:16]}... is neither at {path} nor in the ROM cache "
         f"{rom_cache_dir()}; run through the pipeline (which fetches it from the artifact "
         f"store) or point ${ROM_ENV_VAR} at the file"
+    )
+
+
+def pin_rom(config: TetrisConfig) -> TetrisConfig:
+    """Check the ROM a config plays on PyBoy (``env.rom`` or ``$ZENRL_TETRIS_ROM``) before
+    ZenML starts, and pin its absolute path and SHA-256, so that every step (in any process,
+    on any machine that can fetch it by digest) plays the same file; the native engine needs
+    none. The cartridge must offer ``env.start_level``.
+
+    Raises:
+        ConfigError: One line naming the file, how it was checked and where to get one, or
+            the start level the cartridge does not offer.
+    """
+    try:
+        backend, rom = resolve_backend(config)
+        if backend != "pyboy" or rom is None:
+            return config
+        info = check_rom(rom)
+    except ValueError as exc:  # RomError included
+        raise ConfigError(f"--rom: {exc}") from None
+    check_pyboy_start_level(info.title, config.start_level)
+    return config.model_copy(
+        update={"rom": str(Path(info.path).resolve()), "rom_sha256": info.sha256}
     )
 
 
@@ -581,14 +574,6 @@ class PyBoyTetris:
                 DMG_MODE_ADDR
             ] in (DMG_MODE_GAME_OVER, DMG_MODE_PRE_GAME_OVER)
         return self._memory[GB_GAME_STATUS_ADDR] in GB_GAME_OVER_STATUSES
-
-    def timing(self) -> dict[str, int]:
-        """Pandora's Blocks' current DAS, ARE, line ARE, lock delay and line clear delay."""
-        if not self._dmg:
-            return {}
-        values = self._memory[DMG_TIMING_ADDR : DMG_TIMING_ADDR + 5]
-        names = ("das", "are", "line_are", "lock_delay", "line_clear_delay")
-        return dict(zip(names, (int(v) for v in values), strict=True))
 
     # ------------------------------------------------------------------ starting a game
 

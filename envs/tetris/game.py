@@ -10,18 +10,18 @@ import gymnasium as gym
 import numpy as np
 
 from agents.validation import StateReader, state_errors
-from config import TetrisConfig
 from envs.base import GameWrapper
-from envs.tetris_features import (
+from envs.roms import RomError
+from envs.tetris.config import ROM_ENV_VAR, TetrisConfig, resolve_backend
+from envs.tetris.features import (
     FEATURE_INDEX,
     ILLEGAL,
     NUM_FEATURES,
     afterstate_features,
     board_summary,
 )
-from envs.tetris_native import BUTTONS, NativeTetris, drop_rows
-from envs.tetris_pyboy import ROM_ENV_VAR, RomError
-from envs.tetris_rules import (
+from envs.tetris.native import BUTTONS, NativeTetris, drop_rows
+from envs.tetris.rules import (
     BOARD_COLS,
     BOARD_ROWS,
     DISTINCT_ROTATIONS,
@@ -80,22 +80,6 @@ class TetrisBackend(Protocol):
     def close(self) -> None: ...
 
 
-def resolve_backend(config: TetrisConfig) -> tuple[str, str | None]:
-    """``(backend, rom)`` a config selects: ``auto`` is PyBoy when a ROM is named (in the
-    config or ``$ZENRL_TETRIS_ROM``), else native."""
-    rom = config.rom or os.environ.get(ROM_ENV_VAR) or None
-    if config.backend == "native":
-        return "native", None
-    if config.backend == "pyboy" or rom:
-        if not rom:
-            raise ValueError(
-                "env.backend='pyboy' needs a Game Boy ROM: pass --rom PATH or set "
-                f"${ROM_ENV_VAR} (cartridge title TETRIS or DMGTRIS)"
-            )
-        return "pyboy", rom
-    return "native", None
-
-
 def _legal_placements(piece: int) -> np.ndarray:
     """Placements inside the walls, one per distinct orientation of the piece."""
     mask = np.zeros(NUM_PLACEMENTS, dtype=bool)
@@ -127,7 +111,7 @@ class TetrisGame(GameWrapper):
     ``placements``: ``Box(0, 255, (1, 40, 29), uint8)``: for each placement, the features of
     the board it leaves (lines cleared, Dellacherie's and BCTS's features, the ten column
     heights) and the preview piece one-hot; zeros where illegal (see
-    :data:`envs.tetris_features.FEATURE_NAMES`). The board and the current piece enter
+    :data:`envs.tetris.features.FEATURE_NAMES`). The board and the current piece enter
     through the afterstates, the next piece one-hot. ``buttons``: ``Box(0, 2, (1, 19, 10),
     uint8)``: the 18x10 field (1 locked, 2 falling piece) and a last row with the preview
     piece one-hot in its first seven cells.
@@ -191,7 +175,7 @@ class TetrisGame(GameWrapper):
 
     def _make_backend(self) -> TetrisBackend:
         if self.backend_name == "pyboy":
-            from envs.tetris_pyboy import PyBoyTetris, locate_rom
+            from envs.tetris.pyboy import PyBoyTetris, locate_rom
 
             rom = locate_rom(self.rom, self.config.rom_sha256)
             return PyBoyTetris(rom, start_level=self.config.start_level)
@@ -437,7 +421,7 @@ def render_field(
     board: np.ndarray, falling: list[tuple[int, int]], preview_piece: int
 ) -> np.ndarray:
     """Draw the field (locked cells, falling piece) and the preview piece's name area."""
-    from envs.tetris_rules import SHAPE_CELLS
+    from envs.tetris.rules import SHAPE_CELLS
 
     grid = np.zeros((BOARD_ROWS, BOARD_COLS + 6), dtype=np.uint8)
     grid[:, BOARD_COLS] = 1  # the field's right wall

@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from envs.connect_four import COLUMNS, agent_observation, final_reward, pettingzoo_env
+from envs.connect_four.game import COLUMNS, agent_observation, final_reward, pettingzoo_env
 
 EMPTY, HUMAN, AGENT = 0, 1, 2
 """Cell values of :meth:`PlaySession.board`."""

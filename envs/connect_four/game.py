@@ -1,23 +1,25 @@
 """Connect Four as the agent's single-player episodes against an opponent, on PettingZoo's
 ``connect_four_v3``; the opponent of each episode comes from a self-play league
-(:class:`agents.league.League`) of fixed opponents and frozen snapshots of the learner."""
+(:class:`envs.two_player.league.League`) of fixed opponents and frozen snapshots of the
+learner."""
 
 from __future__ import annotations
 
 import re
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from agents.league import SNAPSHOT_PREFIX, League
 from agents.validation import StateReader, check_plain_values, state_errors
-from config import ConnectFourConfig, LeagueConfig
 from envs.base import GameWrapper
-
-if TYPE_CHECKING:  # the agents package loads TensorFlow: only when an opponent is made
-    from agents.opponents import Opponent
+from envs.connect_four.config import ConnectFourConfig
+from envs.connect_four.opponents import HEURISTIC_OPPONENTS, NegamaxOpponent
+from envs.two_player.config import LeagueConfig
+from envs.two_player.league import SNAPSHOT_PREFIX, League
+from envs.two_player.league import STATE_FORMAT as LEAGUE_FORMAT
+from envs.two_player.opponents import Opponent, QPolicyPlayer
 
 ROWS, COLUMNS = 6, 7
 NEGAMAX_PREFIX = "negamax:"
@@ -53,8 +55,6 @@ def make_opponent(name: str, seed: int | None = None) -> Opponent:
     Raises:
         ValueError: If the name is none of these.
     """
-    from agents.opponents import HEURISTIC_OPPONENTS, NegamaxOpponent
-
     if name in HEURISTIC_OPPONENTS:
         return HEURISTIC_OPPONENTS[name]
     if name.startswith(NEGAMAX_PREFIX) and name[len(NEGAMAX_PREFIX) :].isdigit():
@@ -178,9 +178,7 @@ class ConnectFourGame(GameWrapper):
         network = self.league.snapshot(name)
         if network is None:
             return make_opponent(name, seed)
-        from agents.opponents import QPolicyPlayer
-
-        return QPolicyPlayer(network, self.config.league.snapshot_epsilon)
+        return QPolicyPlayer(network, agent_observation, self.config.league.snapshot_epsilon)
 
     def end_training_episode(self, learner: Any) -> None:
         """Count the finished game in the league; a snapshot of ``learner`` may join."""
@@ -390,8 +388,6 @@ def _checked_league_state(reader: StateReader, config: ConnectFourConfig) -> dic
     """The league's pickled state, checked against the game's config before ``League``
     rebuilds from it: the same fixed opponents and league settings, a pool within
     ``max_pool_size``, snapshots named ``self@<step>`` with well-formed network states."""
-    from agents.league import STATE_FORMAT as LEAGUE_FORMAT
-
     league = reader.nested("league", LEAGUE_FORMAT)
     fixed = league.sequence("fixed", len(config.opponents))
     if fixed != list(config.opponents):

@@ -1,25 +1,27 @@
-"""Connect Four evaluation: win/draw/loss rates per opponent and seat, and an Elo table across
-the agent, the heuristics and the negamax depths (fitted from the agent's evaluation games and
-a round robin among the opponents)."""
+"""Matchups of a two-player game: win/draw/loss rates per opponent and seat, a seeded round
+robin among the opponents, and the Markdown report with the Elo table.
+
+A policy's evaluation episodes (:class:`agents.evaluation.EpisodeResult`) carry the game's
+``win``/``draw``/``loss``/``agent_first`` figures in ``extras`` and the opponent's name.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
 from itertools import combinations
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from agents.evaluation import EpisodeResult
-
-if TYPE_CHECKING:
-    from agents.opponents import Opponent
+from envs.two_player.elo import Game
 
 RESULTS = ("win", "draw", "loss")
 
-Game = tuple[str, str, float]
-"""One game for the Elo fit: (first player, second player, first player's points 1/0.5/0)."""
+PlayGame = Callable[[str, str, int], float]
+"""``play(first, second, seed) -> points``: one seeded game between two named opponents, the
+first player's points (1, 0.5 or 0)."""
 
 
 def seat_rates(results: list[EpisodeResult]) -> dict[str, dict[str, Any]]:
@@ -44,46 +46,20 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else math.nan
 
 
-def play_game(first: Opponent, second: Opponent, rng: np.random.Generator, env: Any) -> float:
-    """One game of PettingZoo's Connect Four; the first player's points (1, 0.5 or 0)."""
-    from envs.connect_four import final_reward
-
-    env.reset()
-    players, last, turn = (first, second), None, 0
-    while True:
-        reward = final_reward(env, "player_0")
-        if reward is not None:
-            return 1.0 if reward > 0 else 0.0 if reward < 0 else 0.5
-        observation, *_ = env.last()
-        mask = observation["action_mask"]
-        column = int(players[turn](observation["observation"], mask, last, rng))
-        if not mask[column]:
-            raise RuntimeError(f"a player chose full column {column}")
-        env.step(column)
-        last, turn = column, 1 - turn
-
-
 def round_robin(
     names: Sequence[str],
     games_per_seat: int,
+    play: PlayGame,
     seed: int = 0,
     progress: Callable[[], None] | None = None,
 ) -> list[Game]:
-    """Every pair of named opponents plays ``games_per_seat`` games with each as first player
-    (seeded: the same games every time)."""
-    from envs.connect_four import make_opponent, pettingzoo_env
-
-    env = pettingzoo_env()
+    """Every pair of named opponents plays ``games_per_seat`` games with each as first player,
+    game ``k`` of a pairing seeded ``seed + k`` (the same games every time)."""
     games: list[Game] = []
     for a, b in combinations(names, 2):
         for first, second in ((a, b), (b, a)):
             for k in range(games_per_seat):
-                game_seed = seed + k
-                rng = np.random.default_rng(game_seed)
-                points = play_game(
-                    make_opponent(first, game_seed), make_opponent(second, game_seed + 1), rng, env
-                )
-                games.append((first, second, points))
+                games.append((first, second, play(first, second, seed + k)))
                 if progress is not None:
                     progress()
     return games
@@ -101,44 +77,8 @@ def agent_games(name: str, results: list[EpisodeResult]) -> list[Game]:
     return games
 
 
-def elo_ratings(
-    games: list[Game], anchor: str | None = "random", prior_draws: float = 1.0
-) -> dict[str, float]:
-    """Elo ratings by a Bradley-Terry maximum-likelihood fit (draws count half a point).
-
-    Every pair that met also gets ``prior_draws`` virtual draws, so that a clean sweep (a
-    negamax depth against ``same_column``, say) gives a large but finite gap. Ratings are
-    shifted so that ``anchor`` is 0 (when it played), else so that they average 0.
-    """
-    players = sorted({p for a, b, _ in games for p in (a, b)})
-    index = {p: i for i, p in enumerate(players)}
-    n = len(players)
-    meetings = np.zeros((n, n))
-    points = np.zeros(n)
-    for a, b, score in games:
-        i, j = index[a], index[b]
-        meetings[i, j] += 1
-        meetings[j, i] += 1
-        points[i] += score
-        points[j] += 1.0 - score
-    met = meetings > 0
-    meetings += prior_draws * met
-    points += 0.5 * prior_draws * met.sum(axis=1)
-    strength = np.ones(n)
-    for _ in range(10_000):  # minorization-maximization (Hunter 2004)
-        denominators = (meetings / (strength[:, None] + strength[None, :])).sum(axis=1)
-        updated = points / np.maximum(denominators, 1e-300)
-        updated /= np.exp(np.mean(np.log(updated)))
-        if np.max(np.abs(np.log(updated / strength))) < 1e-10:
-            strength = updated
-            break
-        strength = updated
-    ratings = 400.0 * np.log10(strength)
-    offset = ratings[index[anchor]] if anchor in index else float(np.mean(ratings))
-    return {p: float(ratings[index[p]] - offset) for p in players}
-
-
 def report(
+    title: str,
     policies: dict[str, list[EpisodeResult]],
     elo: dict[str, float],
     games_per_seat: int,
@@ -149,7 +89,7 @@ def report(
     opponents = list(rates[names[-1]])
     headline = names[-1]  # the agent, shown with W/D/L per seat; others by win rate
     lines = [
-        "## Evaluation: Connect Four",
+        f"## Evaluation: {title}",
         "",
         f"{games_per_seat} games per opponent as first and as second player; W/D/L in %.",
         "",

@@ -11,7 +11,7 @@ import numpy as np
 from ale_py import ALEInterface, ALEState, LoggerMode, roms
 
 from agents.validation import StateReader, state_errors
-from config import AtariConfig
+from envs.atari.config import AtariConfig
 from envs.base import GameWrapper
 
 ALEInterface.setLoggerMode(LoggerMode.Error)  # ALE prints a banner per ROM load otherwise

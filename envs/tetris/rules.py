@@ -136,21 +136,6 @@ BOX_TOP = BOX_CELLS[..., 0].min(axis=-1)
 """Row offset of each orientation's top cell inside its rotation box."""
 
 
-def placement_index(rotation: int, column: int) -> int:
-    """The action for ``rotation`` quarter turns and leftmost cell in ``column``."""
-    return rotation * BOARD_COLS + column
-
-
-def placement_of(action: int) -> tuple[int, int]:
-    """``(rotation, column)`` of a placement action."""
-    return divmod(int(action), BOARD_COLS)
-
-
-def shape_fits_columns(piece: int, rotation: int, column: int) -> bool:
-    """Whether the orientation, leftmost cell at ``column``, stays inside the walls."""
-    return column >= 0 and column + int(SHAPE_WIDTH[piece, rotation]) <= BOARD_COLS
-
-
 def level_for(lines: int, start_level: int = 0) -> int:
     """A-TYPE level: the start level until ``start_level * 10 + 10`` lines, then one level per
     further 10 lines."""

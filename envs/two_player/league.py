@@ -3,7 +3,8 @@ fixed opponents when the learner wins often enough, and every training game samp
 opponent from the pool.
 
 Plain Python and numpy (no ZenML, no TensorFlow): a snapshot is a numpy copy of the learner's
-acting network (:class:`agents.networks.NumpyQNetwork`).
+acting network (:class:`agents.networks.NumpyQNetwork`). Game-free: the game names its fixed
+opponents and plays the one :meth:`League.sample` draws.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from envs.base import check_state_format
+from envs.two_player.config import LeagueConfig
 
 if TYPE_CHECKING:
     from agents.networks import NumpyQNetwork
-    from config import LeagueConfig
 
 SNAPSHOT_PREFIX = "self@"
 """Snapshot names are ``self@<agent step>``: the learner as it was at that step."""
@@ -136,7 +137,6 @@ class League:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         from agents.networks import NumpyQNetwork
-        from config import LeagueConfig
 
         check_state_format(state, STATE_FORMAT, "League")
         self.__init__(state["fixed"], LeagueConfig.model_validate(state["config"]))  # type: ignore[misc]

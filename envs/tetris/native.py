@@ -1,4 +1,4 @@
-"""A native Game Boy Tetris engine: the rules of :mod:`envs.tetris_rules`, frame by frame, in
+"""A native Game Boy Tetris engine: the rules of :mod:`envs.tetris.rules`, frame by frame, in
 plain Python and numpy. Used when no ROM is given; same interface as the PyBoy backend."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from agents.validation import StateReader, field_limits
-from config import TetrisConfig
-from envs.tetris_features import ILLEGAL
-from envs.tetris_rules import (
+from envs.tetris.config import TetrisConfig
+from envs.tetris.features import ILLEGAL
+from envs.tetris.rules import (
     BOARD_COLS,
     BOARD_ROWS,
     BOX_CELLS,

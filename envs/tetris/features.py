@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.tetris_rules import (
+from envs.tetris.rules import (
     BOARD_COLS,
     BOARD_ROWS,
     NUM_PLACEMENTS,

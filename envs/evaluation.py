@@ -1,0 +1,139 @@
+"""The evaluation runner: every policy plays the game's matchups on the same seeds.
+
+What is the game's own comes from its spec (:mod:`envs.spec`): the episode groups (one for a
+single-player game; one per opponent and seat for a two-player game), the baselines, what
+makes two evaluations comparable and the report. The episode loop itself is the core's
+(:func:`agents.evaluation.play_episodes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from agents.evaluation import EpisodeResult, Policy, play_episodes
+from envs.registry import make_game, spec_for
+from envs.spec import EvaluatedRun, Matchup
+
+
+class ActingAgent(Protocol):
+    """What evaluation needs of an agent (:class:`agents.dqn.DQNAgent` has it)."""
+
+    def act(
+        self,
+        observation: np.ndarray,
+        epsilon: float,
+        action_mask: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> int: ...
+
+
+def evaluation_seeds(config: EvaluatedRun) -> list[int]:
+    """One reset seed per evaluation episode, the same for the agent and every baseline."""
+    return [config.evaluate.seed + k for k in range(config.evaluate.episodes)]
+
+
+def matchups(config: EvaluatedRun, env_config: Any = None) -> list[Matchup]:
+    """The evaluation's episode groups (the game's protocol), each played on
+    :func:`evaluation_seeds`; on the run's game or on a baseline's ``env_config``."""
+    env_config = config.env if env_config is None else env_config
+    return spec_for(env_config).evaluation.matchups(env_config, config.evaluate)
+
+
+def evaluation_episode_count(config: EvaluatedRun) -> int:
+    """Episodes one policy plays in an evaluation."""
+    return len(matchups(config)) * config.evaluate.episodes
+
+
+def play_matchups(
+    config: EvaluatedRun,
+    policy: Policy,
+    env_config: Any = None,
+    progress: Callable[[EpisodeResult], None] | None = None,
+    frames: list[np.ndarray] | None = None,
+    max_frames: int = 0,
+) -> list[EpisodeResult]:
+    """Every matchup's episodes with one policy, in :func:`matchups` order; the first
+    episode's frames are recorded when ``frames`` is given."""
+    seeds = evaluation_seeds(config)
+    results: list[EpisodeResult] = []
+    for group in matchups(config, env_config):
+        game = make_game(group.env_config)
+        recording = frames if not results else None
+        results += play_episodes(
+            game, policy, seeds, progress, recording, max_frames, options=group.options
+        )
+    return results
+
+
+def evaluate_agent(
+    agent: ActingAgent,
+    config: EvaluatedRun,
+    progress: Callable[[EpisodeResult], None] | None = None,
+    frames: list[np.ndarray] | None = None,
+    max_frames: int = 0,
+) -> list[EpisodeResult]:
+    """Play the evaluation's episodes (:func:`matchups`) with the agent, epsilon-greedy at
+    ``config.evaluate.epsilon``; optionally record the first episode's frames."""
+    epsilon = config.evaluate.epsilon
+
+    def agent_policy(observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
+        return agent.act(observation, epsilon, mask, rng=rng)
+
+    return play_matchups(config, agent_policy, None, progress, frames, max_frames)
+
+
+def baselines(config: EvaluatedRun) -> dict[str, tuple[Any, Policy]]:
+    """The game's baselines: name -> (environment config to play on, policy)."""
+    return spec_for(config.env).baselines(config.env)
+
+
+def evaluate_baselines(
+    config: EvaluatedRun, progress: Callable[[EpisodeResult], None] | None = None
+) -> dict[str, list[EpisodeResult]]:
+    """Every baseline of the game (:func:`baselines`) on the same seeds and matchups as
+    :func:`evaluate_agent`: the random policy, and for Tetris Dellacherie's heuristic."""
+    return {
+        name: play_matchups(config, policy, env_config, progress)
+        for name, (env_config, policy) in baselines(config).items()
+    }
+
+
+def evaluate_against_baselines(
+    agent: ActingAgent,
+    config: EvaluatedRun,
+    progress: Callable[[EpisodeResult], None] | None = None,
+) -> dict[str, list[EpisodeResult]]:
+    """The baselines' episodes, then the agent's (key ``agent``), on the same seeds."""
+    return {
+        **evaluate_baselines(config, progress),
+        "agent": evaluate_agent(agent, config, progress),
+    }
+
+
+def evaluation_report(
+    config: EvaluatedRun, results: dict[str, list[EpisodeResult]], metrics: dict[str, Any]
+) -> str:
+    """The game's Markdown report of an evaluation; may add its own figures to ``metrics``
+    (Connect Four: ``matchups`` and ``elo``)."""
+    return spec_for(config.env).evaluation.report(config, results, metrics)
+
+
+def comparison_protocol(config: EvaluatedRun) -> dict[str, Any]:
+    """What must be equal for two evaluation scores to be comparable: the seeds, epsilon and
+    frame cap, and what the game adds (Tetris: piece cap and backend; Connect Four: the
+    opponents)."""
+    settings = config.evaluate
+    return {
+        "seeds": evaluation_seeds(config),
+        "epsilon": settings.epsilon,
+        "max_episode_frames": settings.max_episode_frames,
+        **spec_for(config.env).evaluation.comparability(config.env),
+    }
+
+
+def episodes_note(config: EvaluatedRun) -> str:
+    """How ``evaluate.episodes`` counts for the run's game (`` per opponent and seat``)."""
+    return spec_for(config.env).evaluation.episodes_note

@@ -1,0 +1,169 @@
+"""What a game is to the rest of the project: one small, frozen :class:`GameSpec` per game.
+
+A game's package (``envs/<game>/__init__.py``) builds its spec from its own modules; the one
+list of specs is :data:`envs.registry.SPECS`, from which the registry derives everything
+else: the ``--game`` names, the config union, ``make_game``, the artifact allowlist, the
+gymnasium ids, the model names, the evaluation and the defaults.
+
+Light on purpose: pydantic and numpy only, no emulator and no game, so the CLI can resolve a
+game before anything heavy starts.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from agents.config import ConfigModel, EvalConfig
+from agents.evaluation import EpisodeResult, Policy, random_policy
+
+if TYPE_CHECKING:
+    from envs.base import GameWrapper
+
+BOARD_GAME_GIF_FPS = 8
+"""GIFs of board games (Tetris, Connect Four) show one frame per agent step (a placement, a
+button press, a move)."""
+
+
+class EnvConfig(ConfigModel):
+    """Base of every game's environment config (the run config's ``env:`` section)."""
+
+    kind: str
+    """Which wrapper family this config is for."""
+
+    mirror_symmetric: ClassVar[bool] = False
+    """Whether the rules are mirror-symmetric and the actions columns, so that sampled batches
+    may be mirrored left to right (``dqn.mirror_augment``)."""
+
+    def networks(self) -> tuple[str, ...]:
+        """The ``dqn.network`` values that read this game's observations (besides ``auto``)."""
+        raise NotImplementedError
+
+    def frames_per_step(self) -> int | None:
+        """Emulator frames per agent step when that is fixed (Atari's frame skip), else
+        ``None`` (a step's frames vary with play)."""
+        return None
+
+    def gif_fps(self) -> int:
+        """Frames per second of the evaluation GIF (one frame per agent step)."""
+        return BOARD_GAME_GIF_FPS
+
+
+@dataclass(frozen=True)
+class Matchup:
+    """One group of evaluation episodes: a game setup and its reset options.
+
+    Attributes:
+        env_config: The environment's config (Connect Four: a single fixed opponent).
+        options: Reset options (Connect Four: ``{"agent_first": ...}``).
+        label: What the group is, for tables (``negamax:2 as first``); empty for one-player
+            games.
+    """
+
+    env_config: Any
+    options: dict[str, Any] | None = None
+    label: str = ""
+
+
+class EvaluatedRun(Protocol):
+    """What an evaluation protocol reads of a run's config (:class:`config.RunConfig`)."""
+
+    @property
+    def game(self) -> str: ...
+    @property
+    def env(self) -> EnvConfig: ...
+    @property
+    def evaluate(self) -> EvalConfig: ...
+
+
+class EvaluationProtocol(Protocol):
+    """How a game is evaluated: which episode groups every policy plays, what must be equal
+    for two evaluations to compare, and the report. Single-player games use
+    :class:`envs.single_player.ScoreTable`; two-player games
+    :class:`envs.two_player.evaluation.MatchupTable`."""
+
+    episodes_note: str
+    """How ``evaluate.episodes`` counts, after "N episodes" (`` per opponent and seat``)."""
+
+    def matchups(self, env_config: Any, settings: EvalConfig) -> list[Matchup]:
+        """The groups of episodes each policy plays, in report order, each on the
+        evaluation's seeds; ``env_config`` is the run's or a baseline's."""
+        ...
+
+    def comparability(self, env_config: Any) -> dict[str, Any]:
+        """What besides seeds, epsilon and frame cap must match for two evaluations' mean
+        scores to be compared (``promote_model``)."""
+        ...
+
+    def report(
+        self,
+        config: EvaluatedRun,
+        results: dict[str, list[EpisodeResult]],
+        metrics: dict[str, Any],
+    ) -> str:
+        """The Markdown report of an evaluation (baselines first, the agent last); may add
+        the game's own figures to ``metrics``."""
+        ...
+
+
+Baselines = Callable[[Any], dict[str, tuple[Any, Policy]]]
+"""``baselines(env_config) -> {name: (env config to play on, policy)}``."""
+
+
+def random_baseline(env_config: Any) -> dict[str, tuple[Any, Policy]]:
+    """Every game's baseline: the uniform random policy over legal actions."""
+    return {"random": (env_config, random_policy)}
+
+
+@dataclass(frozen=True)
+class GameSpec:
+    """One game family, as the registry sees it.
+
+    Attributes:
+        kind: The family's ``env.kind``: the config union's tag.
+        config: Its environment config model.
+        wrapper: Its :class:`envs.base.GameWrapper` as ``"module:Class"`` (imported only when
+            a game is made, so resolving names loads no emulator).
+        env_id: Its gymnasium id (``gym.make(env_id, config=...)``).
+        games: Its ``--game`` names and, per name, the config values that name stands for
+            before YAML files and flags (the ``env`` section and any other section).
+        evaluation: Its evaluation protocol.
+        baselines: The policies evaluated next to the agent, on the same seeds.
+        pattern: A name pattern for names outside ``games`` (``atari:<Name>``), or empty.
+        resolve_pattern: For ``pattern``: the config values of a name, ``None`` when the name
+            is not of this pattern; raises :class:`agents.config.ConfigError` when it is but
+            names nothing.
+        check_assets: Checks the files a game config needs before ZenML starts and returns
+            the config with them pinned (Tetris: the ROM's path and SHA-256); raises
+            :class:`agents.config.ConfigError`.
+        plays_rom_files: Whether ``--rom PATH`` applies to it.
+        legacy_wrapper_paths: Where the wrapper class lived before (``(module, name)``), so
+            that artifacts pickled then still load.
+    """
+
+    kind: str
+    config: type[EnvConfig]
+    wrapper: str
+    env_id: str
+    games: Mapping[str, Mapping[str, Any]]
+    evaluation: EvaluationProtocol
+    baselines: Baselines = random_baseline
+    pattern: str = ""
+    resolve_pattern: Callable[[str], Mapping[str, Any] | None] | None = None
+    check_assets: Callable[[Any], Any] | None = None
+    plays_rom_files: bool = False
+    legacy_wrapper_paths: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def wrapper_path(self) -> tuple[str, str]:
+        """The wrapper class's ``(module, qualified name)``, as pickles name it."""
+        module, name = self.wrapper.split(":")
+        return module, name
+
+    def wrapper_class(self) -> type[GameWrapper]:
+        """The wrapper class (imports the game's emulator)."""
+        module, name = self.wrapper_path
+        wrapper: type[GameWrapper] = getattr(importlib.import_module(module), name)
+        return wrapper

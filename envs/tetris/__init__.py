@@ -1,0 +1,73 @@
+"""Game Boy Tetris, on a native rules engine or on the real cartridge in PyBoy: ``--game
+tetris`` (``--rom PATH`` for the cartridge).
+
+- :mod:`envs.tetris.config`: :class:`TetrisConfig`, the backend and what it selects;
+- :mod:`envs.tetris.game`: :class:`TetrisGame`, one wrapper over both backends;
+- :mod:`envs.tetris.native`, :mod:`envs.tetris.pyboy`: the backends;
+  :mod:`envs.tetris.rules`: the Game Boy's rules; :mod:`envs.tetris.features`: afterstate
+  features;
+- :mod:`envs.tetris.baselines`: random and Dellacherie's heuristic;
+- :mod:`envs.tetris.evaluation`: the score table, compared per backend and piece cap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from envs.spec import GameSpec
+from envs.tetris.baselines import tetris_baselines
+from envs.tetris.config import TetrisConfig
+from envs.tetris.evaluation import TetrisEvaluation
+from envs.tetris.pyboy import pin_rom
+
+if TYPE_CHECKING:
+    from envs.tetris.game import TetrisGame
+
+DEFAULTS: dict[str, Any] = {
+    # afterstate values learn fast from a shared MLP; rewards are line counts, unclipped
+    "dqn": {
+        "hidden_units": 64,
+        "learning_rate": 2.5e-4,
+        "adam_epsilon": 1e-8,
+        "n_step": 1,
+        "batch_size": 64,
+        "train_frequency": 1,
+        "target_sync_steps": 2_000,
+        "clip_rewards": False,
+        "terminal_on_life_loss": False,
+    },
+    # 200k afterstate transitions (1.2 KB each) keep the early failures in memory once
+    # games last thousands of pieces; with 50k, learning collapsed late in a 150k run
+    "replay": {"capacity": 200_000, "warmup_steps": 2_000},
+    "exploration": {"epsilon_start": 1.0, "epsilon_end": 0.001, "epsilon_decay_steps": 20_000},
+    "train": {"steps": 150_000, "log_every": 1_000, "checkpoint_every": 50_000},
+    "evaluate": {"epsilon": 0.0, "gif_max_steps": 600},
+}
+"""``--game tetris``'s values for the learner, replay, schedule, training and evaluation,
+applied before YAML files and flags."""
+
+SPEC = GameSpec(
+    kind="tetris",
+    config=TetrisConfig,
+    wrapper="envs.tetris.game:TetrisGame",
+    env_id="ZenRL/Tetris-v0",
+    games={"tetris": DEFAULTS},
+    evaluation=TetrisEvaluation(),
+    baselines=tetris_baselines,
+    check_assets=pin_rom,
+    plays_rom_files=True,
+    legacy_wrapper_paths=(("envs.tetris", "TetrisGame"),),
+)
+"""Tetris in the registry (:data:`envs.registry.SPECS`)."""
+
+__all__ = ["SPEC", "TetrisConfig", "TetrisGame"]
+
+
+def __getattr__(name: str) -> Any:
+    # ``envs.tetris.TetrisGame``: where the class lived before (ZenML records an artifact's
+    # data type by that path); loaded on first use
+    if name == "TetrisGame":
+        from envs.tetris.game import TetrisGame
+
+        return TetrisGame
+    raise AttributeError(f"module 'envs.tetris' has no attribute {name!r}")
