@@ -83,6 +83,7 @@ __all__ = [
     "check_run_reference",
     "check_schedule_name",
     "check_writable_directory",
+    "deep_merge",
     "default_config",
     "error_line",
     "game_config_path",
@@ -292,11 +293,12 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
     return f"{source}: {field}={quote(value)} is invalid: {message}"
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override``'s values, nested mappings merged key by key."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -473,10 +475,10 @@ def resolve_config(
                 "drop one of them or make them agree"
             )
         _check_env_kind(file_values, game, base["env"]["kind"], source)
-        base = _deep_merge(base, file_values)
+        base = deep_merge(base, file_values)
     if overrides:
         _check_env_kind(overrides, game, base["env"]["kind"], "flags")
-        base = _deep_merge(base, overrides)
+        base = deep_merge(base, overrides)
     try:
         return RunConfig.model_validate(base)
     except ValidationError as exc:

@@ -9,7 +9,7 @@ makes two evaluations comparable and the report. The episode loop itself is the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,17 +17,8 @@ from agents.evaluation import EpisodeResult, Policy, play_episodes
 from envs.registry import make_game, spec_for
 from envs.spec import EvaluatedRun, Matchup
 
-
-class ActingAgent(Protocol):
-    """What evaluation needs of an agent (:class:`agents.dqn.DQNAgent` has it)."""
-
-    def act(
-        self,
-        observation: np.ndarray,
-        epsilon: float,
-        action_mask: np.ndarray | None = None,
-        rng: np.random.Generator | None = None,
-    ) -> int: ...
+if TYPE_CHECKING:
+    from agents.dqn import DQNAgent
 
 
 def evaluation_seeds(config: EvaluatedRun) -> list[int]:
@@ -69,7 +60,7 @@ def play_matchups(
 
 
 def evaluate_agent(
-    agent: ActingAgent,
+    agent: DQNAgent,
     config: EvaluatedRun,
     progress: Callable[[EpisodeResult], None] | None = None,
     frames: list[np.ndarray] | None = None,
@@ -102,7 +93,7 @@ def evaluate_baselines(
 
 
 def evaluate_against_baselines(
-    agent: ActingAgent,
+    agent: DQNAgent,
     config: EvaluatedRun,
     progress: Callable[[EpisodeResult], None] | None = None,
 ) -> dict[str, list[EpisodeResult]]:

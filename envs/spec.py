@@ -167,3 +167,19 @@ class GameSpec:
         module, name = self.wrapper_path
         wrapper: type[GameWrapper] = getattr(importlib.import_module(module), name)
         return wrapper
+
+
+def wrapper_attribute(spec: GameSpec) -> Callable[[str], Any]:
+    """A game package's module ``__getattr__`` (PEP 562) serving its wrapper class by name,
+    imported on first use: ``envs.atari.AtariGame`` is where the class lived before it moved
+    into ``envs.atari.game`` (ZenML records an artifact's data type by that path), and
+    resolving a game name must load no emulator."""
+    module, name = spec.wrapper_path
+    package = module.rpartition(".")[0]
+
+    def __getattr__(attribute: str) -> Any:  # noqa: N807  (the module hook's own name)
+        if attribute == name:
+            return spec.wrapper_class()
+        raise AttributeError(f"module {package!r} has no attribute {attribute!r}")
+
+    return __getattr__

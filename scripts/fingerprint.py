@@ -53,16 +53,6 @@ GAMES: dict[str, dict[str, Any]] = {
 engine with short games; Connect Four's league admits snapshots within the run."""
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -81,10 +71,10 @@ def fingerprint(game_name: str) -> dict[str, str]:
     import tensorflow as tf
 
     from agents import DQNAgent, Trainer, replay_buffer_for
-    from config import resolve_config
+    from config import deep_merge, resolve_config
     from envs import make_game
 
-    config = resolve_config(game_name, None, _merge(SHORT_RUN, GAMES[game_name]))
+    config = resolve_config(game_name, None, deep_merge(SHORT_RUN, GAMES[game_name]))
     tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     game = make_game(config.env)

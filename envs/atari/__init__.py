@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agents.config import ConfigError
 from envs.atari.config import AtariConfig
 from envs.atari.evaluation import AtariEvaluation
-from envs.spec import GameSpec
+from envs.spec import GameSpec, wrapper_attribute
 
 if TYPE_CHECKING:
     from envs.atari.game import AtariGame
@@ -68,11 +68,4 @@ SPEC = GameSpec(
 __all__ = ["SPEC", "AtariConfig", "AtariGame"]
 
 
-def __getattr__(name: str) -> Any:
-    # ``envs.atari.AtariGame``: where the class lived before (ZenML records an artifact's data
-    # type by that path); loaded on first use, so resolving a game name loads no emulator
-    if name == "AtariGame":
-        from envs.atari.game import AtariGame
-
-        return AtariGame
-    raise AttributeError(f"module 'envs.atari' has no attribute {name!r}")
+__getattr__ = wrapper_attribute(SPEC)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from envs.connect_four.config import ConnectFourConfig
 from envs.connect_four.evaluation import ConnectFourEvaluation
-from envs.spec import GameSpec
+from envs.spec import GameSpec, wrapper_attribute
 
 if TYPE_CHECKING:
     from envs.connect_four.game import ConnectFourGame
@@ -63,11 +63,4 @@ SPEC = GameSpec(
 __all__ = ["SPEC", "ConnectFourConfig", "ConnectFourGame"]
 
 
-def __getattr__(name: str) -> Any:
-    # ``envs.connect_four.ConnectFourGame``: where the class lived before (ZenML records an
-    # artifact's data type by that path); loaded on first use
-    if name == "ConnectFourGame":
-        from envs.connect_four.game import ConnectFourGame
-
-        return ConnectFourGame
-    raise AttributeError(f"module 'envs.connect_four' has no attribute {name!r}")
+__getattr__ = wrapper_attribute(SPEC)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from envs.spec import GameSpec
+from envs.spec import GameSpec, wrapper_attribute
 from envs.tetris.baselines import tetris_baselines
 from envs.tetris.config import TetrisConfig
 from envs.tetris.evaluation import TetrisEvaluation
@@ -63,11 +63,4 @@ SPEC = GameSpec(
 __all__ = ["SPEC", "TetrisConfig", "TetrisGame"]
 
 
-def __getattr__(name: str) -> Any:
-    # ``envs.tetris.TetrisGame``: where the class lived before (ZenML records an artifact's
-    # data type by that path); loaded on first use
-    if name == "TetrisGame":
-        from envs.tetris.game import TetrisGame
-
-        return TetrisGame
-    raise AttributeError(f"module 'envs.tetris' has no attribute {name!r}")
+__getattr__ = wrapper_attribute(SPEC)
