@@ -20,11 +20,11 @@ import pytest
 from conftest import run_tiny_pipeline
 from gymnasium.utils.env_checker import check_env
 
-from agents.evaluation import play_episodes
+from agents.evaluation import play_episodes, random_policy
 from config import TetrisConfig, TetrisRewardConfig, resolve_config
 from envs import make_game
 from envs.evaluation import evaluate_agent
-from envs.tetris.baselines import dellacherie_policy, random_policy
+from envs.tetris.baselines import dellacherie_policy
 from envs.tetris.features import (
     FEATURE_INDEX,
     FEATURE_NAMES,

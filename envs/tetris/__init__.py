@@ -15,9 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from envs.spec import GameSpec, wrapper_attribute
-from envs.tetris.baselines import tetris_baselines
 from envs.tetris.config import TetrisConfig
-from envs.tetris.evaluation import TetrisEvaluation
+from envs.tetris.evaluation import TetrisEvaluation, tetris_baselines
 from envs.tetris.pyboy import pin_rom
 
 if TYPE_CHECKING:

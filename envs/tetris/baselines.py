@@ -11,11 +11,8 @@ and play the best. It looks at the current piece only (no use of the preview).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from agents.evaluation import Policy, random_policy
 from envs.tetris.features import FEATURE_INDEX, NUM_FEATURES
 
 DELLACHERIE_WEIGHTS: dict[str, float] = {
@@ -51,11 +48,3 @@ def dellacherie_policy(
 
 
 _WEIGHTS = _dellacherie_weights()
-
-
-def tetris_baselines(env_config: Any) -> dict[str, tuple[Any, Policy]]:
-    """Name -> (environment config to play on, policy): the random policy on the game as
-    configured, and the Dellacherie heuristic, which always plays placements, whatever the
-    agent's action mode."""
-    placements = env_config.model_copy(update={"action_mode": "placements"})
-    return {"random": (env_config, random_policy), "dellacherie": (placements, dellacherie_policy)}

@@ -15,7 +15,6 @@ from agents.interrupts import check_stop
 from envs.spec import EvaluatedRun, Matchup
 from envs.two_player.elo import Game, elo_ratings
 from envs.two_player.matchups import agent_games, report, seat_rates
-from reporting.progress import progress_bar
 
 
 class MatchupTable(ABC):
@@ -67,6 +66,8 @@ class MatchupTable(ABC):
     ) -> str:
         """Rates per opponent and seat for every policy, a round robin among the opponents
         and the Elo table; adds ``matchups`` and ``elo`` to ``metrics``."""
+        from reporting.progress import progress_bar  # tqdm loads with a report, not the CLI
+
         names = self.opponents(config.env)
         games_per_seat = config.evaluate.episodes
         pairs = len(names) * (len(names) - 1)
