@@ -67,7 +67,8 @@ class AtariGame(GameWrapper):
     trainer may treat it as terminal for learning only.
 
     ## Arguments
-    ``config``: an :class:`config.AtariConfig`; ``render_mode``: ``None`` or ``"rgb_array"``.
+    ``config``: an :class:`envs.atari.config.AtariConfig`; ``render_mode``: ``None`` or
+    ``"rgb_array"``.
 
     ## Version History
     * v0: initial version (ale-py 0.12).

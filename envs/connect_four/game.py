@@ -115,11 +115,11 @@ class ConnectFourGame(GameWrapper):
     ``terminated`` when the game is won, lost or drawn (the board is full).
 
     ## Arguments
-    ``config``: a :class:`config.ConnectFourConfig` (its ``opponents`` start the league's
-    pool, see :func:`make_opponent`; ``league`` says when snapshots join);
-    ``render_mode``: ``None`` or ``"rgb_array"``. The agent moves first in episodes with an
-    even seed (or every other episode when no seed is given), second otherwise; reset
-    ``options={"agent_first": bool}`` chooses.
+    ``config``: a :class:`envs.connect_four.config.ConnectFourConfig` (its ``opponents``
+    start the league's pool, see :func:`make_opponent`; ``league`` says when snapshots
+    join); ``render_mode``: ``None`` or ``"rgb_array"``. The agent moves first in episodes
+    with an even seed (or every other episode when no seed is given), second otherwise;
+    reset ``options={"agent_first": bool}`` chooses.
     """
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 2}

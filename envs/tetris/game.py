@@ -125,7 +125,8 @@ class TetrisGame(GameWrapper):
     ``terminated`` at game over; ``truncated`` after ``max_pieces`` pieces.
 
     ## Arguments
-    ``config``: a :class:`config.TetrisConfig`; ``render_mode``: ``None`` or ``"rgb_array"``.
+    ``config``: a :class:`envs.tetris.config.TetrisConfig`; ``render_mode``: ``None`` or
+    ``"rgb_array"``.
 
     ## Version History
     * v0: initial version (native engine, PyBoy 2.8 backend).
