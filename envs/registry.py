@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import Field
 
 from agents.config import ConfigError
-from envs import atari, connect_four, tetris
+from envs import atari, connect_four, tetris, tictactoe
 from envs.spec import EnvConfig, GameSpec
 
 if TYPE_CHECKING:
     from envs.base import GameWrapper
 
-SPECS: tuple[GameSpec, ...] = (atari.SPEC, tetris.SPEC, connect_four.SPEC)
+SPECS: tuple[GameSpec, ...] = (atari.SPEC, tetris.SPEC, connect_four.SPEC, tictactoe.SPEC)
 """Every game, in the order the CLI and the README list them."""
 
 _BY_KIND = {spec.kind: spec for spec in SPECS}

@@ -28,8 +28,10 @@ NAMES = [name for spec in SPECS for name in spec.games]
 
 
 def test_the_choices_are_every_named_game_then_the_patterns() -> None:
-    assert game_choices() == ["breakout", "tetris", "connect4", "atari:<Name>"]
-    with pytest.raises(ConfigError, match=r"allowed: breakout, tetris, connect4, atari:<Name>"):
+    assert game_choices() == ["breakout", "tetris", "connect4", "tictactoe", "atari:<Name>"]
+    with pytest.raises(
+        ConfigError, match=r"allowed: breakout, tetris, connect4, tictactoe, atari:<Name>"
+    ):
         resolve_game("chess")
     assert find_game("chess") is None
 
@@ -50,7 +52,9 @@ def test_the_env_union_is_the_registered_games_config_models() -> None:
     assert list(typing.get_args(annotation)) == [spec.config for spec in SPECS]
     assert all(issubclass(spec.config, EnvConfig) for spec in SPECS)
     assert type(RunConfig().env) is SPECS[0].config
-    assert "``atari``, ``tetris`` or ``connect4``" in str(RunConfig.model_fields["env"].description)
+    assert "``atari``, ``tetris``, ``connect4`` or ``tictactoe``" in str(
+        RunConfig.model_fields["env"].description
+    )
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[spec.kind for spec in SPECS])

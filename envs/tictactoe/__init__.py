@@ -1,0 +1,60 @@
+"""Tic-tac-toe on PettingZoo's ``tictactoe_v3``, from the agent's seat against random, the
+perfect player and a self-play league: ``--game tictactoe``.
+
+- :mod:`envs.tictactoe.config`: :class:`TicTacToeConfig`, the opponents and the league;
+- :mod:`envs.tictactoe.game`: :class:`TicTacToeGame`, the wrapper;
+- :mod:`envs.tictactoe.minimax`: the perfect player (memoised minimax over the whole tree);
+- :mod:`envs.tictactoe.evaluation`: matchups from both seats, round robin and Elo.
+
+The league, Elo and matchup machinery is shared with other two-player games
+(:mod:`envs.two_player`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from envs.spec import GameSpec, wrapper_attribute
+from envs.tictactoe.config import TicTacToeConfig
+from envs.tictactoe.evaluation import TicTacToeEvaluation
+
+if TYPE_CHECKING:
+    from envs.tictactoe.game import TicTacToeGame
+
+DEFAULTS: dict[str, Any] = {
+    # An MLP on the two 3x3 planes; +-1 rewards, unclipped. Half the training games are
+    # against the perfect player (it teaches every defence), half against random (it
+    # teaches to finish games off).
+    "dqn": {
+        "network": "mlp",
+        "hidden_units": 128,
+        "learning_rate": 5e-4,
+        "n_step": 1,
+        "batch_size": 64,
+        "train_frequency": 1,
+        "target_sync_steps": 1_000,
+        "clip_rewards": False,
+        "terminal_on_life_loss": False,
+    },
+    "replay": {"capacity": 50_000, "warmup_steps": 1_000},
+    "exploration": {"epsilon_decay_steps": 20_000, "epsilon_end": 0.02},
+    "train": {"steps": 60_000, "checkpoint_every": 20_000},
+    "evaluate": {"epsilon": 0.0, "episodes": 100, "gif_max_steps": 9},
+}
+"""``--game tictactoe``'s values for the learner, replay, schedule, training and evaluation,
+applied before YAML files and flags."""
+
+SPEC = GameSpec(
+    kind="tictactoe",
+    config=TicTacToeConfig,
+    wrapper="envs.tictactoe.game:TicTacToeGame",
+    env_id="ZenRL/TicTacToe-v0",
+    games={"tictactoe": DEFAULTS},
+    evaluation=TicTacToeEvaluation(),
+)
+"""Tic-tac-toe in the registry (:data:`envs.registry.SPECS`)."""
+
+__all__ = ["SPEC", "TicTacToeConfig", "TicTacToeGame"]
+
+
+__getattr__ = wrapper_attribute(SPEC)

@@ -1,0 +1,62 @@
+"""Tic-tac-toe's config model: the opponents of training (the league's starting pool) and of
+evaluation, and the league's settings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from agents.config import quote
+from envs.spec import EnvConfig
+from envs.two_player.config import LeagueConfig
+
+TICTACTOE_OPPONENTS = ("random", "minimax")
+"""The fixed opponents (``envs.tictactoe.game.make_opponent``): uniform random, and the
+perfect player (memoised minimax over the whole game tree, ``envs.tictactoe.minimax``)."""
+
+
+def _check_opponent_names(field: str, names: list[str]) -> None:
+    """One line naming the first unknown opponent and what is allowed."""
+    if not names:
+        raise ValueError(f"{field} is empty; name at least one opponent, e.g. random")
+    for name in names:
+        if name not in TICTACTOE_OPPONENTS:
+            allowed = ", ".join(TICTACTOE_OPPONENTS)
+            raise ValueError(f"{field}: {quote(name)} is not an opponent; allowed: {allowed}")
+
+
+class TicTacToeConfig(EnvConfig):
+    """Tic-tac-toe (PettingZoo ``tictactoe_v3``) from the agent's seat."""
+
+    kind: Literal["tictactoe"] = "tictactoe"
+    """Which wrapper family this config is for."""
+
+    opponents: list[str] = Field(default_factory=lambda: ["random", "minimax"])
+    """The fixed opponents the league's pool starts with; each training game draws one
+    uniformly: ``random`` or ``minimax`` (the perfect player). A name listed more than once
+    is drawn that much more often."""
+
+    league: LeagueConfig = Field(default_factory=LeagueConfig)
+    """Self-play: snapshots of the learner that join the pool during training."""
+
+    evaluation_opponents: list[str] = Field(default_factory=lambda: ["random", "minimax"])
+    """Opponents the ``evaluate`` step plays, each ``evaluate.episodes`` games as first and as
+    second player; they also play each other for the Elo table."""
+
+    @model_validator(mode="after")
+    def _check_opponents(self) -> TicTacToeConfig:
+        _check_opponent_names("env.opponents", self.opponents)
+        _check_opponent_names("env.evaluation_opponents", self.evaluation_opponents)
+        if self.league.enabled and self.league.max_pool_size <= len(self.opponents):
+            raise ValueError(
+                f"env.league.max_pool_size={self.league.max_pool_size} leaves no room for a "
+                f"snapshot next to {len(self.opponents)} fixed opponents; allowed: more than "
+                f"{len(self.opponents)}, or env.league.enabled=false"
+            )
+        return self
+
+    def networks(self) -> tuple[str, ...]:
+        """The ``dqn.network`` values that read this game's observations (besides ``auto``):
+        the two players' planes, one cell per action."""
+        return ("mlp",)
