@@ -130,9 +130,14 @@ LEARNING_TARGETS: dict[str, dict[str, float]] = {
         "beat_last": 0.90,
         "negamax:2": 0.60,
     },
+    "tictactoe": {"random": 0.95},
 }
 """Learning targets per game: the agent's win rate averaged over both seats, per opponent
-(issue 5's, for Connect Four)."""
+(issue 5's, for Connect Four; issue 13's, for tic-tac-toe)."""
+
+LOSS_LIMITS: dict[str, dict[str, float]] = {"tictactoe": {"minimax": 0.0}}
+"""Loss targets per game: the agent's highest loss rate allowed over both seats, per opponent
+(issue 13: never a loss to the perfect tic-tac-toe player)."""
 
 
 def target_lines(game: str, results) -> list[str]:  # type: ignore[no-untyped-def]
@@ -140,7 +145,8 @@ def target_lines(game: str, results) -> list[str]:  # type: ignore[no-untyped-de
     from envs.two_player.matchups import seat_rates
 
     targets = LEARNING_TARGETS.get(game, {})
-    rates = seat_rates(results["agent"]) if targets else {}
+    limits = LOSS_LIMITS.get(game, {})
+    rates = seat_rates(results["agent"]) if targets or limits else {}
     lines = []
     for opponent, target in targets.items():
         if opponent in rates:
@@ -149,6 +155,15 @@ def target_lines(game: str, results) -> list[str]:  # type: ignore[no-untyped-de
             lines.append(
                 f"target vs {opponent}: win rate {100 * rate:.1f}% (both seats), "
                 f"target {100 * target:.0f}%: {verdict}"
+            )
+    for opponent, limit in limits.items():
+        if opponent in rates:
+            row = rates[opponent]
+            verdict = "met" if row["loss_rate"] <= limit else "NOT met"
+            lines.append(
+                f"target vs {opponent}: loss rate {100 * row['loss_rate']:.1f}% (both seats; "
+                f"draws first {100 * row['first']['draw']:.0f}%, second "
+                f"{100 * row['second']['draw']:.0f}%), at most {100 * limit:.0f}%: {verdict}"
             )
     return lines
 
