@@ -1,5 +1,6 @@
-"""The RL core: networks, the DQN learner, replay, schedules, checkpoints and the training
-loop, with the core's config models (:mod:`agents.config`) and the episode loop of evaluation.
+"""The RL core: networks, the DQN agent, the learner protocol, replay, schedules, checkpoints
+and the training loop, with the core's config models (:mod:`agents.config`) and the episode
+loop of evaluation.
 
 Nothing here imports ZenML, a game or the reporting package: a game is whatever has the
 members of :class:`agents.environment.Environment`, and the training loop reports through the
@@ -22,12 +23,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from agents.dqn import DQNAgent
     from agents.history import TrainingHistory
+    from agents.learner import DQNLearner, Learner
     from agents.replay import ReplayBatch, ReplayBuffer, buffer_nbytes, replay_buffer_for
     from agents.schedules import LinearSchedule
     from agents.training import Trainer
 
 _EXPORTS = {
     "DQNAgent": "agents.dqn",
+    "DQNLearner": "agents.learner",
+    "Learner": "agents.learner",
     "LinearSchedule": "agents.schedules",
     "ReplayBatch": "agents.replay",
     "ReplayBuffer": "agents.replay",
@@ -39,6 +43,8 @@ _EXPORTS = {
 
 __all__ = [
     "DQNAgent",
+    "DQNLearner",
+    "Learner",
     "LinearSchedule",
     "ReplayBatch",
     "ReplayBuffer",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,8 +21,8 @@ from agents.dqn import DQNAgent
 from agents.environment import Environment
 from agents.history import TrainingHistory
 from agents.interrupts import GracefulInterrupt
-from agents.replay import ReplayBuffer, mirrored
-from agents.schedules import LinearSchedule
+from agents.learner import DQNLearner, Learner
+from agents.replay import ReplayBuffer
 
 
 class ProgressBar(Protocol):
@@ -72,8 +72,32 @@ def _no_bar(total: int, unit: str, label: str, enabled: bool | None) -> Progress
     return _NoBar()
 
 
+@dataclass
+class _Interval:
+    """The stretch of steps since the last point of the learning curves (for its rate)."""
+
+    start: float
+    first_step: int
+
+
+class _Report:
+    """How :meth:`Trainer.run` shows its progress: a bar, or a plain line every tenth."""
+
+    def __init__(self, bar: ProgressBar, total: int, progress: bool | None):
+        self.bar = bar
+        self.total = total
+        # without a bar, a plain line every tenth of the run (CI logs, ZenML step logs)
+        self.every = 0 if not bar.disable or progress is False else max(total // 10, 1)
+        self.start = time.perf_counter()
+        self.first_step = 0
+
+
 class Trainer:
-    """Runs DQN on one game: act, store, learn, sync, repeat.
+    """Runs a learner on one game: act, play, observe, log, repeat.
+
+    The loop knows the game and the reporting; the algorithm (exploration, replay warm-up,
+    when to learn, mirroring, target syncs) is behind the :class:`agents.learner.Learner`
+    protocol, :class:`agents.learner.DQNLearner` unless another is given.
 
     The trainer owns no state of its own beyond the history: the agent holds the counters and
     RNG (and so the epsilon schedule's position), the game holds the episode, the buffer holds
@@ -83,12 +107,13 @@ class Trainer:
 
     Args:
         game: The environment (reset by the caller or reset here on first use).
-        agent: The learner.
-        buffer: The replay buffer.
+        agent: The DQN agent (what :meth:`checkpoint` saves).
+        buffer: The replay buffer (what :meth:`checkpoint` saves).
         config: The run's configuration.
         scalars: Optional writer of episode returns and the learning curves (TensorBoard).
         progress_bar: Makes the progress bar of :meth:`run`
             (:func:`reporting.progress.progress_bar`); without one no bar is drawn.
+        learner: The algorithm the loop drives; by default DQN on ``agent`` and ``buffer``.
     """
 
     def __init__(
@@ -99,6 +124,7 @@ class Trainer:
         config: RunSettings,
         scalars: ScalarSink | None = None,
         progress_bar: ProgressBarFactory | None = None,
+        learner: Learner | None = None,
     ):
         self.game = game
         self.agent = agent
@@ -106,11 +132,7 @@ class Trainer:
         self.config = config
         self.scalars = scalars
         self.progress_bar = progress_bar or _no_bar
-        self.epsilon = LinearSchedule(
-            config.exploration.epsilon_start,
-            config.exploration.epsilon_end,
-            config.exploration.epsilon_decay_steps,
-        )
+        self.learner: Learner = learner or DQNLearner(agent, buffer, config)
         self.history = TrainingHistory()
 
     def checkpoint(self, target_steps: int, final: bool = False) -> TrainingCheckpoint:
@@ -171,110 +193,98 @@ class Trainer:
         """
         if steps < 1:
             raise ValueError(f"steps={steps!r} must be a positive number of agent steps")
-        game, agent, buffer = self.game, self.agent, self.buffer
-        dqn, replay = self.config.dqn, self.config.replay
-        history = self.history
-        masks = game.masks_actions
-        if game.needs_reset:
-            observation, _ = game.reset(seed=self.config.seed if agent.steps == 0 else None)
-        else:
-            observation = game.current_observation()
-        episode_start = game.episode_steps == 0
-        interval_losses: list[float] = []
-        interval_q: list[float] = []
-        interval_start = time.perf_counter()
-        interval_first_step = agent.steps
-        bar = self.progress_bar(steps, "step", "train", progress)
-        show = not bar.disable
-        # without a bar, a plain line every tenth of the run (CI logs, ZenML step logs)
-        report_every = 0 if show or progress is False else max(steps // 10, 1)
-        first_step = agent.steps
-        run_start = time.perf_counter()
+        observation = self._first_observation()
+        episode_start = self.game.episode_steps == 0
+        interval = _Interval(time.perf_counter(), self.learner.steps)
+        report = _Report(self.progress_bar(steps, "step", "train", progress), steps, progress)
+        report.first_step = self.learner.steps
         try:
             for _ in range(steps):
-                epsilon = self.epsilon(agent.steps)
-                mask = game.action_mask() if masks else None
-                action = agent.act(observation, epsilon, mask)
-                next_observation, reward, terminated, truncated, info = game.step(action)
-                raw_reward = float(reward)
-                learn_reward = float(np.sign(raw_reward)) if dqn.clip_rewards else raw_reward
-                learn_terminal = terminated or (
-                    dqn.terminal_on_life_loss and bool(info.get("life_lost", False))
-                )
-                buffer.add(
-                    observation[-1],  # the newest frame; the buffer rebuilds the stack
-                    action,
-                    learn_reward,
-                    learn_terminal,
-                    terminated or truncated,
-                    episode_start,
-                    mask,
-                )
-                episode_start = False
-                # warm-up counts stored transitions, so a continued agent refills a new buffer
-                if len(buffer) >= replay.warmup_steps and agent.steps % dqn.train_frequency == 0:
-                    batch = buffer.sample(dqn.batch_size, agent.rng)
-                    if dqn.mirror_augment:
-                        batch = mirrored(batch, agent.rng)
-                    agent.learn_async(batch)
-                agent.end_step()
-                observation = next_observation
-                if terminated or truncated:
-                    history.episode_scores.append(float(info["score"]))
-                    history.episode_steps.append(game.episode_steps)
-                    history.episode_end_steps.append(agent.steps)
-                    if self.scalars is not None:
-                        self.scalars.write(
-                            agent.steps,
-                            episode_return=float(info["score"]),
-                            episode_steps=game.episode_steps,
-                        )
-                    game.end_training_episode(agent)
-                    observation, _ = game.reset()
-                    episode_start = True
-                if agent.steps % self.config.train.log_every == 0:
-                    agent.wait()
-                    for loss, mean_q in agent.drain_metrics():
-                        interval_losses.append(loss)
-                        interval_q.append(mean_q)
-                    now = time.perf_counter()
-                    rate = (agent.steps - interval_first_step) / max(now - interval_start, 1e-9)
-                    history.curve_steps.append(agent.steps)
-                    history.curve_loss.append(
-                        float(np.mean(interval_losses)) if interval_losses else math.nan
-                    )
-                    history.curve_mean_q.append(
-                        float(np.mean(interval_q)) if interval_q else math.nan
-                    )
-                    history.curve_epsilon.append(epsilon)
-                    history.curve_steps_per_second.append(rate)
-                    history.curve_frame_number.append(game.frame_number)
-                    if self.scalars is not None:
-                        self.scalars.write(
-                            agent.steps,
-                            loss=history.curve_loss[-1],
-                            mean_q=history.curve_mean_q[-1],
-                            epsilon=epsilon,
-                            steps_per_second=rate,
-                        )
-                    interval_losses, interval_q = [], []
-                    interval_start, interval_first_step = now, agent.steps
-                bar.update(1)
+                observation, episode_start = self._step(observation, episode_start)
+                if self.learner.steps % self.config.train.log_every == 0:
+                    self._log_curves(interval)
+                report.bar.update(1)
                 if callback is not None:
                     callback(self)
-                if show and agent.steps % 100 == 0:
-                    bar.set_postfix(self._postfix(epsilon), refresh=False)
-                done = agent.steps - first_step
-                if report_every and (done % report_every == 0 or done == steps):
-                    postfix = " ".join(f"{k}={v}" for k, v in self._postfix(epsilon).items())
-                    rate = done / max(time.perf_counter() - run_start, 1e-9)
-                    print(f"train: {done:,}/{steps:,} steps, {rate:.0f} steps/s, {postfix}")
+                self._report(report)
                 if should_stop is not None and should_stop():
                     break
-            agent.wait()
+            self.learner.wait()
         finally:
-            bar.close()
-        return history
+            report.bar.close()
+        return self.history
+
+    def _first_observation(self) -> np.ndarray:
+        """The observation to act on: a fresh episode (seeded on a new agent) or the current."""
+        if self.game.needs_reset:
+            seed = self.config.seed if self.learner.steps == 0 else None
+            observation, _ = self.game.reset(seed=seed)
+            return observation
+        return self.game.current_observation()
+
+    def _step(self, observation: np.ndarray, episode_start: bool) -> tuple[np.ndarray, bool]:
+        """One agent step: act, play, let the learner observe; a new episode when one ends.
+
+        Returns:
+            The next observation to act on and whether it starts an episode.
+        """
+        game, learner = self.game, self.learner
+        mask = game.action_mask() if game.masks_actions else None
+        action = learner.act(observation, mask)
+        next_observation, reward, terminated, truncated, info = game.step(action)
+        learner.observe(
+            observation, action, float(reward), terminated, truncated, info, mask, episode_start
+        )
+        if not (terminated or truncated):
+            return next_observation, False
+        self._end_episode(float(info["score"]))
+        observation, _ = game.reset()
+        return observation, True
+
+    def _end_episode(self, score: float) -> None:
+        """Record the finished episode and tell the game (a league may admit a snapshot)."""
+        game, history, steps = self.game, self.history, self.learner.steps
+        history.episode_scores.append(score)
+        history.episode_steps.append(game.episode_steps)
+        history.episode_end_steps.append(steps)
+        if self.scalars is not None:
+            self.scalars.write(steps, episode_return=score, episode_steps=game.episode_steps)
+        game.end_training_episode(self.learner)
+
+    def _log_curves(self, interval: _Interval) -> None:
+        """Append one point of the learning curves: the interval's mean loss and Q, the rate."""
+        history, steps, epsilon = self.history, self.learner.steps, self.learner.epsilon
+        metrics = self.learner.drain_metrics()
+        losses = [loss for loss, _ in metrics]
+        mean_qs = [mean_q for _, mean_q in metrics]
+        now = time.perf_counter()
+        rate = (steps - interval.first_step) / max(now - interval.start, 1e-9)
+        history.curve_steps.append(steps)
+        history.curve_loss.append(float(np.mean(losses)) if losses else math.nan)
+        history.curve_mean_q.append(float(np.mean(mean_qs)) if mean_qs else math.nan)
+        history.curve_epsilon.append(epsilon)
+        history.curve_steps_per_second.append(rate)
+        history.curve_frame_number.append(self.game.frame_number)
+        if self.scalars is not None:
+            self.scalars.write(
+                steps,
+                loss=history.curve_loss[-1],
+                mean_q=history.curve_mean_q[-1],
+                epsilon=epsilon,
+                steps_per_second=rate,
+            )
+        interval.start, interval.first_step = now, steps
+
+    def _report(self, report: _Report) -> None:
+        """The bar's postfix every 100 steps, or without a bar a plain line every tenth."""
+        steps, epsilon = self.learner.steps, self.learner.epsilon
+        if not report.bar.disable and steps % 100 == 0:
+            report.bar.set_postfix(self._postfix(epsilon), refresh=False)
+        done = steps - report.first_step
+        if report.every and (done % report.every == 0 or done == report.total):
+            postfix = " ".join(f"{k}={v}" for k, v in self._postfix(epsilon).items())
+            rate = done / max(time.perf_counter() - report.start, 1e-9)
+            print(f"train: {done:,}/{report.total:,} steps, {rate:.0f} steps/s, {postfix}")
 
     def _postfix(self, epsilon: float) -> dict[str, Any]:
         scores = self.history.episode_scores

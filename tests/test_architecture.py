@@ -205,3 +205,65 @@ def test_no_branch_on_a_game_outside_its_own_package() -> None:
 def test_the_branch_finder_finds_branches() -> None:
     tree = ast.parse('if config.env.kind == "tetris" or name.startswith("connect4"): pass')
     assert [word for _, word in _game_comparisons(tree)] == ["tetris", "connect4"]
+
+
+LOOP_MAX_COMPLEXITY = 20
+"""Radon's grade C at most, for the training loop and the learner behind it (issue 13; the
+loop before it, ``Trainer.run``, was radon E, 32)."""
+
+MCCABE_MAX_COMPLEXITY = 10
+"""The same limit in ruff's mccabe (C901), which radon is not there: mccabe does not count
+``and``/``or``, so it scored the old ``Trainer.run`` 15 where radon says 32."""
+
+LOOP_FUNCTIONS = ("agents/training.py", "agents/learner.py")
+
+
+def _too_complex(path: Path) -> dict[str, int]:
+    """The functions in ``path`` above the limit: radon's cyclomatic complexity if radon is
+    installed, else ruff's mccabe (C901) at :data:`MCCABE_MAX_COMPLEXITY`."""
+    try:
+        from radon.complexity import cc_visit
+    except ImportError:
+        return _too_complex_for_mccabe(path)
+    blocks = cc_visit(path.read_text())
+    return {b.fullname: b.complexity for b in blocks if b.complexity > LOOP_MAX_COMPLEXITY}
+
+
+def _too_complex_for_mccabe(path: Path) -> dict[str, int]:
+    import subprocess
+    import sys
+
+    limit = f"lint.mccabe.max-complexity={MCCABE_MAX_COMPLEXITY}"
+    command = [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "C901"]
+    command += ["--output-format", "concise", "--config", limit, str(path)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    found = {}
+    for line in result.stdout.splitlines():
+        if "C901" in line:  # "path:151:9: C901 `run` is too complex (15 > 10)"
+            found[line.split("`")[1]] = int(line.rsplit("(", 1)[1].split(" ")[0])
+    return found
+
+
+def test_the_complexity_check_finds_the_old_loop(tmp_path: Path) -> None:
+    """Both measures flag a loop as branchy as ``Trainer.run`` was before issue 13."""
+    branches = "\n".join(f"        if x == {i} and y:\n            y = {i}" for i in range(16))
+    source = tmp_path / "loop.py"
+    source.write_text(f"def run(x, y):\n    for _ in range(x):\n{branches}\n    return y\n")
+    assert "run" in _too_complex(source)
+    assert "run" in _too_complex_for_mccabe(source)
+
+
+@pytest.mark.parametrize("relative", LOOP_FUNCTIONS)
+def test_the_training_loop_stays_simple(relative: str) -> None:
+    """The loop knows nothing of warm-up, mirroring or target syncs, and stays at most
+    radon's grade C; so does each method of the learner behind it."""
+    too_complex = _too_complex(ROOT / relative)
+    assert not too_complex, f"{relative}: too complex (radon above C): {too_complex}"
+
+
+def test_the_training_loop_leaves_the_algorithm_to_the_learner() -> None:
+    tree = ast.parse((ROOT / "agents" / "training.py").read_text())
+    names = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    names |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    algorithm = {"warmup_steps", "mirrored", "sync_target", "train_frequency", "learn_async"}
+    assert not names & algorithm, f"agents/training.py uses {names & algorithm}: the learner's"

@@ -1,0 +1,156 @@
+"""The learner protocol between the training loop and an algorithm: act, observe, metrics.
+
+The loop (:class:`agents.training.Trainer`) plays the game and reports; everything that makes
+an algorithm what it is happens behind this protocol: exploration, how rewards and terminals
+are shaped for learning, what is stored, when learning starts (replay warm-up), how often it
+learns, batch augmentation (mirroring) and target-network syncs. A second algorithm is a
+second class with these members; the loop does not change.
+
+The shape is act/observe (as in acme's ``Actor.select_action``/``observe``/``update``, folded
+into one ``observe`` because the loop has no reason to call learning separately) rather than
+Dopamine's ``begin_episode``/``step``/``end_episode``: our games report the episode's end in
+the same step result as the reward, and the buffer needs the action mask the action was chosen
+under, which ``act`` sees and Dopamine's ``step(reward, observation)`` would not.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from agents.config import RunSettings
+from agents.dqn import DQNAgent
+from agents.networks import NumpyQNetwork
+from agents.replay import ReplayBuffer, mirrored
+from agents.schedules import LinearSchedule
+
+
+class Learner(Protocol):
+    """What the training loop needs of an algorithm."""
+
+    @property
+    def steps(self) -> int:
+        """Agent steps observed (the loop's clock; checkpoints and logs are keyed on it)."""
+        ...
+
+    @property
+    def epsilon(self) -> float:
+        """The exploration rate of the last :meth:`act` (reported in the curves)."""
+        ...
+
+    def act(self, observation: np.ndarray, action_mask: np.ndarray | None) -> int:
+        """The action to play in ``observation`` (exploring as the algorithm does)."""
+        ...
+
+    def observe(
+        self,
+        observation: np.ndarray,
+        action: int,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: dict[str, Any],
+        action_mask: np.ndarray | None,
+        episode_start: bool,
+    ) -> None:
+        """Take in one step's result (``observation`` is the one acted on); learn as due.
+
+        Counts one agent step.
+        """
+        ...
+
+    def snapshot(self) -> NumpyQNetwork:
+        """A frozen copy of the acting policy (a self-play opponent)."""
+        ...
+
+    def drain_metrics(self) -> list[tuple[float, float]]:
+        """(loss, mean Q) of the updates finished since the last call; waits for a running
+        update first, so the metrics are complete up to this step."""
+        ...
+
+    def wait(self) -> None:
+        """Finish any background work (before a checkpoint or the end of a run)."""
+        ...
+
+
+class DQNLearner:
+    """DQN behind the :class:`Learner` protocol: epsilon-greedy acting, reward clipping and
+    life-loss terminals for learning, replay with warm-up, an update every ``train_frequency``
+    steps on a (optionally mirrored) batch, target syncs every ``target_sync_steps`` steps.
+
+    Holds no state of its own: the agent holds the counters and RNG (so the epsilon schedule's
+    position), the buffer holds the experience; both are what a checkpoint saves.
+
+    Args:
+        agent: The DQN agent (networks, optimizer, counters, RNG).
+        buffer: The replay buffer.
+        config: The run's configuration (its ``dqn``, ``replay`` and ``exploration``).
+    """
+
+    def __init__(self, agent: DQNAgent, buffer: ReplayBuffer, config: RunSettings):
+        self.agent = agent
+        self.buffer = buffer
+        self.dqn = config.dqn
+        self.warmup_steps = config.replay.warmup_steps
+        self.schedule = LinearSchedule(
+            config.exploration.epsilon_start,
+            config.exploration.epsilon_end,
+            config.exploration.epsilon_decay_steps,
+        )
+        self._epsilon = self.schedule(agent.steps)
+
+    @property
+    def steps(self) -> int:
+        return self.agent.steps
+
+    @property
+    def epsilon(self) -> float:
+        return self._epsilon
+
+    def act(self, observation: np.ndarray, action_mask: np.ndarray | None) -> int:
+        self._epsilon = self.schedule(self.agent.steps)
+        return self.agent.act(observation, self._epsilon, action_mask)
+
+    def observe(
+        self,
+        observation: np.ndarray,
+        action: int,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: dict[str, Any],
+        action_mask: np.ndarray | None,
+        episode_start: bool,
+    ) -> None:
+        dqn, agent, buffer = self.dqn, self.agent, self.buffer
+        learn_reward = float(np.sign(reward)) if dqn.clip_rewards else float(reward)
+        learn_terminal = terminated or (
+            dqn.terminal_on_life_loss and bool(info.get("life_lost", False))
+        )
+        buffer.add(
+            observation[-1],  # the newest frame; the buffer rebuilds the stack
+            action,
+            learn_reward,
+            learn_terminal,
+            terminated or truncated,
+            episode_start,
+            action_mask,
+        )
+        # warm-up counts stored transitions, so a continued agent refills a new buffer
+        if len(buffer) >= self.warmup_steps and agent.steps % dqn.train_frequency == 0:
+            batch = buffer.sample(dqn.batch_size, agent.rng)
+            if dqn.mirror_augment:
+                batch = mirrored(batch, agent.rng)
+            agent.learn_async(batch)
+        agent.end_step()  # counts the step; syncs the target every target_sync_steps
+
+    def snapshot(self) -> NumpyQNetwork:
+        return self.agent.snapshot()
+
+    def drain_metrics(self) -> list[tuple[float, float]]:
+        self.agent.wait()
+        return self.agent.drain_metrics()
+
+    def wait(self) -> None:
+        self.agent.wait()
