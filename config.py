@@ -174,6 +174,27 @@ def run_dir_name(run_name: str) -> str:
 
 
 # ------------------------------------------------------------------ the run
+def command_line(argv: list[str], drop: tuple[str, ...] = (), add: tuple[str, ...] = ()) -> str:
+    """``python run_pipeline.py`` with ``argv`` without the flags ``drop`` (and their
+    values), plus ``add``."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in drop:
+            skip = True
+        elif not arg.startswith(tuple(f"{flag}=" for flag in drop)):
+            kept.append(arg)
+    return " ".join(["python", "run_pipeline.py", *kept, *add])
+
+
+def resume_command(argv: list[str], run_name: str) -> str:
+    """The one builder of the command that continues ``run_name``: the command line
+    ``argv`` (the CLI's own, or what a step knows of it), resuming that run."""
+    return command_line(argv, drop=("--resume", "--run-name"), add=("--resume", run_name))
+
+
 def _alternatives(names: tuple[str, ...]) -> str:
     """``atari``, ``tetris`` or ``connect4``."""
     quoted = [f"``{name}``" for name in names]

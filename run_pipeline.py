@@ -26,9 +26,11 @@ from config import (
     RunConfig,
     check_run_name,
     check_run_reference,
+    command_line,
     error_line,
     quote,
     resolve_config,
+    resume_command,
 )
 from envs.registry import check_game_assets, find_game, game_choices, rom_file_games
 
@@ -288,25 +290,6 @@ def _check_run_name_is_new(config: RunConfig) -> None:
         )
 
 
-def _command(argv: list[str], drop: tuple[str, ...] = (), add: tuple[str, ...] = ()) -> str:
-    """This command line without the flags ``drop`` (and their values), plus ``add``."""
-    kept: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in drop:
-            skip = True
-        elif not arg.startswith(tuple(f"{flag}=" for flag in drop)):
-            kept.append(arg)
-    return " ".join(["python", "run_pipeline.py", *kept, *add])
-
-
-def resume_command(argv: list[str], run_name: str) -> str:
-    """The command line that continues ``run_name``: this one, resuming that run."""
-    return _command(argv, drop=("--resume", "--run-name"), add=("--resume", run_name))
-
-
 def _check_resume_point(config: RunConfig) -> None:
     """Find the resume point before the pipeline starts, so a bad --resume is one line."""
     from steps.checkpointing import ResumeError, resume_point_for
@@ -516,7 +499,7 @@ def _report_stop(exc: StopRequested, argv: list[str], guard: RunGuard) -> int:
         say(f"\n{exc}")
         say(f"resume with:\n  {resume_command(argv, exc.run_name)}")
         return exc.exit_code
-    again = _command(argv, drop=("--run-name",))
+    again = command_line(argv, drop=("--run-name",))
     if guard.run_id is None:
         say(f"\n{exc.signal_name} received before the run started: nothing ran")
         say(f"start it again with:\n  {again}")
@@ -527,7 +510,7 @@ def _report_stop(exc: StopRequested, argv: list[str], guard: RunGuard) -> int:
     train = run.steps.get("train")
     say(f"\nrun {run.name}: {exc}")
     if train is not None and train.status.value == "completed":
-        evaluate = _command(
+        evaluate = command_line(
             argv, drop=("--run-name", "--resume"), add=("--evaluate-only", run.name)
         )
         say(f"its training had finished; evaluate its trained agent with:\n  {evaluate}")

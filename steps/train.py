@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +14,7 @@ from agents.dqn import DQNAgent
 from agents.interrupts import GracefulInterrupt, TrainingInterrupted
 from agents.replay import ReplayBuffer
 from agents.training import Trainer, stop_message, train_with_checkpoints
-from config import RunConfig, run_dir_name
+from config import RunConfig, resume_command, run_dir_name
 from envs.base import GameWrapper
 from envs.registry import game_slug
 from materializers import AgentMaterializer
@@ -66,54 +67,81 @@ def train(
     """
     import tensorflow as tf
 
-    settings = config.train
     run_name = get_step_context().pipeline_run.name
-    if settings.deterministic_ops:
+    if config.train.deterministic_ops:
         tf.config.experimental.enable_op_determinism()
-    scalars = None
-    if settings.tensorboard_dir:
-        # written on the step's own disk, copied into the artifact store with each checkpoint
-        run_dir = run_dir_name(run_name)  # a run name never leaves its parent directory
-        logdir = Path(settings.tensorboard_dir) / game_slug(config.game) / run_dir
-        tensorboard_uri = store_uri("tensorboard", game_slug(config.game), run_dir)
-        scalars = ScalarWriter(logdir)
-        log_metadata(
-            metadata={
-                "tensorboard_logdir": str(logdir.resolve()),
-                "tensorboard_uri": tensorboard_uri,
-            }
-        )
-
-    def publish_scalars() -> None:
-        if scalars is not None:
-            scalars.flush()
-            copy_directory(scalars.logdir, tensorboard_uri)
-
-    trainer = _trainer(
-        config, game_wrapper, agent, replay_buffer, information_meta.get("resume"), scalars
-    )
+    scalars = _Scalars.for_run(config, run_name)
+    resume = information_meta.get("resume")
+    trainer = _trainer(config, game_wrapper, agent, replay_buffer, resume, scalars.writer)
     # train.steps, or for a scheduled run the previous run's step plus train.steps_per_run
     target_steps = int(information_meta["train_steps"])
+    save = _saver(trainer, config, run_name, target_steps, scalars)
+    stopping = "finishing the current step, then writing a checkpoint"
+    with GracefulInterrupt(on_stop=stopping) as interrupt:
+        every = config.train.checkpoint_every
+        saved = train_with_checkpoints(trainer, target_steps, every, save, interrupt)
+    scalars.close()
+    history = _log_training(trainer, saved, interrupt)
+    if interrupt.requested and trainer.agent.steps < target_steps:
+        argv = ["--game", config.game, "--steps", str(target_steps)]
+        hint = f"resume with: {resume_command(argv, run_name)} (plus the --config you started with)"
+        message = stop_message(run_name, interrupt.signal_name, trainer, saved[-1], hint)
+        raise TrainingInterrupted(message, interrupt.signal_name, interrupt.exit_code, run_name)
+    return trainer.agent, history
+
+
+def _saver(
+    trainer: Trainer, config: RunConfig, run_name: str, target_steps: int, scalars: _Scalars
+) -> Callable[[bool], str]:
+    """What saves a checkpoint of ``trainer`` (argument: final), prunes this run's old ones
+    and publishes the scalars; it returns the checkpoint's label."""
 
     def save(final: bool) -> str:
         checkpoint = trainer.checkpoint(target_steps, final=final)
         version = save_checkpoint(checkpoint, run_name)
         label = f"{version.artifact.name}:{version.version}"
         logger.info("checkpoint %s saved at agent step %d", label, checkpoint.agent_step)
-        for pruned in prune_checkpoints(config.game, settings.keep_checkpoints, run_name):
+        for pruned in prune_checkpoints(config.game, config.train.keep_checkpoints, run_name):
             logger.info("deleted the data of old checkpoint %s", pruned)
-        publish_scalars()
+        scalars.publish()
         return label
 
-    with GracefulInterrupt(on_stop="finishing the current step, then writing a checkpoint") as (
-        interrupt
-    ):
-        saved = train_with_checkpoints(
-            trainer, target_steps, settings.checkpoint_every, save, interrupt
-        )
-    if scalars is not None:
-        publish_scalars()
-        scalars.close()
+    return save
+
+
+class _Scalars:
+    """The run's TensorBoard scalars: written on the step's own disk, copied into the artifact
+    store with each checkpoint and at the end (nothing at all without ``tensorboard_dir``)."""
+
+    def __init__(self, writer: ScalarWriter | None, uri: str = ""):
+        self.writer = writer
+        self.uri = uri
+
+    @classmethod
+    def for_run(cls, config: RunConfig, run_name: str) -> _Scalars:
+        if not config.train.tensorboard_dir:
+            return cls(None)
+        run_dir = run_dir_name(run_name)  # a run name never leaves its parent directory
+        logdir = Path(config.train.tensorboard_dir) / game_slug(config.game) / run_dir
+        uri = store_uri("tensorboard", game_slug(config.game), run_dir)
+        log_metadata(metadata={"tensorboard_logdir": str(logdir.resolve()), "tensorboard_uri": uri})
+        return cls(ScalarWriter(logdir), uri)
+
+    def publish(self) -> None:
+        if self.writer is not None:
+            self.writer.flush()
+            copy_directory(self.writer.logdir, self.uri)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.publish()
+            self.writer.close()
+
+
+def _log_training(
+    trainer: Trainer, saved: list[str], interrupt: GracefulInterrupt
+) -> dict[str, Any]:
+    """Log the run's counters, curves and the game's report as step metadata; the history."""
     history = trainer.history.as_dict()
     scores = history["episode_scores"]
     log_metadata(
@@ -130,14 +158,4 @@ def train(
             **trainer.game.training_metadata(),  # Connect Four: the self-play league
         }
     )
-    if interrupt.requested and trainer.agent.steps < target_steps:
-        message = stop_message(
-            run_name,
-            interrupt.signal_name,
-            trainer,
-            saved[-1],
-            f"resume with: python run_pipeline.py --game {config.game} --steps {target_steps} "
-            f"--resume {run_name} (plus the --config you started with)",
-        )
-        raise TrainingInterrupted(message, interrupt.signal_name, interrupt.exit_code, run_name)
-    return trainer.agent, history
+    return history
