@@ -134,7 +134,7 @@ def _mid_game_with_snapshots() -> TicTacToeGame:
     from config import DQNConfig
     from envs.two_player.config import LeagueConfig
 
-    config = TicTacToeConfig(league=LeagueConfig(window=10, threshold=0.05, max_pool_size=4))
+    config = TicTacToeConfig(league=LeagueConfig(window=10, threshold=0.05, max_pool_size=5))
     game = TicTacToeGame(config)
     agent = DQNAgent(DQNConfig(network="mlp", hidden_units=16, n_step=1), (1, 6, 3), 9, seed=0)
     for step in (10, 20):
@@ -157,7 +157,8 @@ def test_state_round_trip_through_the_safe_materializer_and_the_local_store(
     GameWrapperMaterializer(uri=uri, artifact_store=store).save(original)
     loaded = GameWrapperMaterializer(uri=uri, artifact_store=store).load(GameWrapper)
     assert type(loaded) is TicTacToeGame and loaded.config == original.config
-    assert loaded.league.pool == original.league.pool == ["random", "minimax", "self@10", "self@20"]
+    assert loaded.league.pool == original.league.pool
+    assert loaded.league.pool == ["random", "random", "minimax", "self@10", "self@20"]
     np.testing.assert_array_equal(loaded.current_observation(), original.current_observation())
     for _ in range(40):  # both continue identically, across episodes and opponents
         if original.needs_reset:
