@@ -73,6 +73,17 @@ def get_information_meta(
         "steps_to_train": target_steps - start_step,
         "train_frames": target_steps * frames_per_step if frames_per_step else None,
         **schedule_found,
+        **_learning_plan(config, game_wrapper, replay_buffer),
+    }
+    log_metadata(metadata={k: v for k, v in info.items() if v is not None})
+    return info
+
+
+def _learning_plan(
+    config: RunConfig, game_wrapper: GameWrapper, replay_buffer: ReplayBuffer
+) -> dict[str, Any]:
+    """The buffer, the DQN settings, the network and the checkpoint interval."""
+    return {
         "replay_capacity": replay_buffer.capacity,
         "replay_stored": len(replay_buffer),
         "replay_preallocated_mib": round(replay_buffer.nbytes / 2**20, 1),
@@ -89,5 +100,3 @@ def get_information_meta(
         ),
         "checkpoint_every": config.train.checkpoint_every,
     }
-    log_metadata(metadata={k: v for k, v in info.items() if v is not None})
-    return info

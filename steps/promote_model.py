@@ -46,39 +46,7 @@ def promote_model(
         }
     )
     decision: dict[str, Any] = {"model": model.name, "version": str(model.number)}
-    try:
-        production = Client().get_model_version(model.name, ModelStages.PRODUCTION)
-    except KeyError:
-        production = None
-    if production is None:
-        decision.update(promoted=True, reason="no production version yet")
-    else:
-        recorded = production.run_metadata
-        if recorded.get("eval_protocol") == protocol and "eval_mean_score" in recorded:
-            production_mean = float(recorded["eval_mean_score"])  # type: ignore[arg-type]
-            how = "its recorded evaluation"
-        else:
-            production_agent = production.get_artifact("trained_agent")
-            if production_agent is None:
-                raise ValueError(
-                    f"production version {production.number} of model {model.name} has no "
-                    "trained_agent artifact to evaluate"
-                )
-            # like evaluate: a signal stops between two environment steps (StopRequested)
-            with GracefulInterrupt(on_stop="stopping the re-evaluation"):
-                results = evaluate_agent(production_agent.load(), config)
-            production_mean = summarize(results)["mean_score"]
-            how = "re-evaluated on this run's seeds"
-        better = mean_score > production_mean
-        decision.update(
-            promoted=better,
-            production_version=str(production.number),
-            production_mean_score=production_mean,
-            reason=(
-                f"mean score {mean_score:g} {'beats' if better else 'does not beat'} "
-                f"production version {production.number}'s {production_mean:g} ({how})"
-            ),
-        )
+    decision.update(_compare_with_production(model.name, mean_score, protocol, config))
     decision["mean_score"] = mean_score
     if decision["promoted"]:
         model.set_stage(ModelStages.PRODUCTION, force=True)
@@ -86,3 +54,41 @@ def promote_model(
     print(f"model {model.name} version {model.number}: {decision['reason']}")
     log_metadata(metadata=decision)
     return decision
+
+
+def _compare_with_production(
+    model_name: str, mean_score: float, protocol: dict[str, Any], config: RunConfig
+) -> dict[str, Any]:
+    """Whether ``mean_score`` beats the production version's, and why (its ``reason``)."""
+    try:
+        production = Client().get_model_version(model_name, ModelStages.PRODUCTION)
+    except KeyError:
+        production = None
+    if production is None:
+        return {"promoted": True, "reason": "no production version yet"}
+    recorded = production.run_metadata
+    if recorded.get("eval_protocol") == protocol and "eval_mean_score" in recorded:
+        production_mean = float(recorded["eval_mean_score"])  # type: ignore[arg-type]
+        how = "its recorded evaluation"
+    else:
+        production_agent = production.get_artifact("trained_agent")
+        if production_agent is None:
+            raise ValueError(
+                f"production version {production.number} of model {model_name} has no "
+                "trained_agent artifact to evaluate"
+            )
+        # like evaluate: a signal stops between two environment steps (StopRequested)
+        with GracefulInterrupt(on_stop="stopping the re-evaluation"):
+            results = evaluate_agent(production_agent.load(), config)
+        production_mean = summarize(results)["mean_score"]
+        how = "re-evaluated on this run's seeds"
+    better = mean_score > production_mean
+    return {
+        "promoted": better,
+        "production_version": str(production.number),
+        "production_mean_score": production_mean,
+        "reason": (
+            f"mean score {mean_score:g} {'beats' if better else 'does not beat'} "
+            f"production version {production.number}'s {production_mean:g} ({how})"
+        ),
+    }
