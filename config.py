@@ -298,19 +298,15 @@ class TetrisConfig(_Model):
         return ("placement", "mlp") if self.action_mode == "placements" else ("mlp",)
 
 
-PYBOY_MAX_START_LEVEL = {"TETRIS": 9, "DMGTRIS": 0}
-"""Highest ``env.start_level`` per cartridge title: Game Boy Tetris's menu offers 0-9;
-Pandora's Blocks starts at level 0 only (its start level is a menu setting of speed-curve
-breakpoints). ``envs.tetris_pyboy.PyBoyTetris`` refuses anything else."""
-
-
 def check_pyboy_start_level(title: str, start_level: int) -> None:
     """Refuse a start level the cartridge with ``title`` cannot start at.
 
     Raises:
         ConfigError: Naming the field, the value, the cartridge and what is allowed.
     """
-    highest = PYBOY_MAX_START_LEVEL.get(title)
+    from envs.tetris_pyboy import MAX_START_LEVEL  # light: PyBoy is imported on first use
+
+    highest = MAX_START_LEVEL.get(title)
     if highest is not None and start_level > highest:
         game = "Pandora's Blocks" if title == "DMGTRIS" else "Game Boy Tetris"
         allowed = "0" if highest == 0 else f"0-{highest}"

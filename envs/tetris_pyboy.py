@@ -178,6 +178,12 @@ STALLED_FRAME_LIMIT = STALLED_PLACEMENT_LIMIT * NEXT_PIECE_FRAME_LIMIT
 stuck (in a working game the next piece comes within 100 frames of a lock)."""
 
 
+MAX_START_LEVEL = {"TETRIS": 9, "DMGTRIS": 0}
+"""Highest start level per cartridge title: Game Boy Tetris's menu offers 0-9; Pandora's
+Blocks starts at level 0 only (its start level is a menu setting of speed-curve breakpoints).
+The config check and :class:`PyBoyTetris` (construction and restored states) read this."""
+
+
 class RomError(ValueError):
     """The ROM file is missing, not a Game Boy ROM, or not a supported cartridge."""
 
@@ -400,13 +406,14 @@ class PyBoyTetris:
 
         self.info = check_rom(rom_path)
         self._dmg = self.info.title == "DMGTRIS"
+        highest = MAX_START_LEVEL[self.info.title]
         if self._dmg and start_level != 0:
             raise ValueError(
                 "Pandora's Blocks starts at level 0 only (its start level is a menu setting "
                 f"of speed-curve breakpoints); got start_level={start_level}"
             )
-        if not 0 <= start_level <= 9:
-            raise ValueError(f"start_level must be 0-9, got {start_level}")
+        if not 0 <= start_level <= highest:
+            raise ValueError(f"start_level must be 0-{highest}, got {start_level}")
         self.start_level = start_level
         self._pyboy = pyboy.PyBoy(
             self.info.path, window="null", sound_emulated=False, cgb=False, log_level="ERROR"
@@ -951,7 +958,7 @@ class PyBoyTetris:
         lines = reader.integer("lines", 0, MAX_COUNT)
         prev_mode = reader.integer("prev_mode", -1, 255)
         last_placement_reached = reader.flag("last_placement_reached")
-        start_level = reader.integer("start_level", 0, 0 if self._dmg else 9)
+        start_level = reader.integer("start_level", 0, MAX_START_LEVEL[self.info.title])
         try:
             self._pyboy.load_state(io.BytesIO(saved))
         except Exception as exc:
