@@ -92,7 +92,8 @@ class TetrisConfig(EnvConfig):
 PYBOY_MAX_START_LEVEL = {"TETRIS": 9, "DMGTRIS": 0}
 """Highest ``env.start_level`` per cartridge title: Game Boy Tetris's menu offers 0-9;
 Pandora's Blocks starts at level 0 only (its start level is a menu setting of speed-curve
-breakpoints). ``envs.tetris.pyboy.PyBoyTetris`` refuses anything else."""
+breakpoints). The config check and ``envs.tetris.pyboy.PyBoyTetris`` (construction and
+restored states) read this one table."""
 
 
 def check_pyboy_start_level(title: str, start_level: int) -> None:

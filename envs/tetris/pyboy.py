@@ -36,7 +36,13 @@ import numpy as np
 from agents.config import ConfigError
 from agents.validation import StateReader
 from envs.roms import RomError, cached_rom, file_digest, rom_cache_dir
-from envs.tetris.config import ROM_ENV_VAR, TetrisConfig, check_pyboy_start_level, resolve_backend
+from envs.tetris.config import (
+    PYBOY_MAX_START_LEVEL,
+    ROM_ENV_VAR,
+    TetrisConfig,
+    check_pyboy_start_level,
+    resolve_backend,
+)
 from envs.tetris.rules import BOARD_COLS, BOARD_ROWS, NUM_PIECES, SHAPE_CELLS
 
 SUPPORTED_TITLES = {
@@ -393,13 +399,14 @@ class PyBoyTetris:
 
         self.info = check_rom(rom_path)
         self._dmg = self.info.title == "DMGTRIS"
+        highest = PYBOY_MAX_START_LEVEL[self.info.title]
         if self._dmg and start_level != 0:
             raise ValueError(
                 "Pandora's Blocks starts at level 0 only (its start level is a menu setting "
                 f"of speed-curve breakpoints); got start_level={start_level}"
             )
-        if not 0 <= start_level <= 9:
-            raise ValueError(f"start_level must be 0-9, got {start_level}")
+        if not 0 <= start_level <= highest:
+            raise ValueError(f"start_level must be 0-{highest}, got {start_level}")
         self.start_level = start_level
         self._pyboy = pyboy.PyBoy(
             self.info.path, window="null", sound_emulated=False, cgb=False, log_level="ERROR"
@@ -936,7 +943,7 @@ class PyBoyTetris:
         lines = reader.integer("lines", 0, MAX_COUNT)
         prev_mode = reader.integer("prev_mode", -1, 255)
         last_placement_reached = reader.flag("last_placement_reached")
-        start_level = reader.integer("start_level", 0, 0 if self._dmg else 9)
+        start_level = reader.integer("start_level", 0, PYBOY_MAX_START_LEVEL[self.info.title])
         try:
             self._pyboy.load_state(io.BytesIO(saved))
         except Exception as exc:
