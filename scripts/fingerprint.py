@@ -1,6 +1,6 @@
 """Behaviour fingerprint: a short fixed-seed run of each game, hashed.
 
-    python scripts/fingerprint.py                 # breakout, tetris (native), connect4
+    python scripts/fingerprint.py                 # every game (Tetris on the native engine)
     python scripts/fingerprint.py --game tetris
 
 For each game, trains a few hundred agent steps through the plain-Python core (no ZenML: the
@@ -48,9 +48,13 @@ GAMES: dict[str, dict[str, Any]] = {
         "env": {"league": {"window": 10, "threshold": 0.1}},
         "dqn": {"target_sync_steps": 100},
     },
+    "tictactoe": {
+        "env": {"league": {"window": 10, "threshold": 0.1}},
+        "dqn": {"target_sync_steps": 100},
+    },
 }
 """Per-game overrides: Breakout's frame cap keeps evaluation short; Tetris on the native
-engine with short games; Connect Four's league admits snapshots within the run."""
+engine with short games; the two-player games' leagues admit snapshots within the run."""
 
 
 def _sha(data: bytes) -> str:

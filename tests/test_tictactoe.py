@@ -115,14 +115,15 @@ def test_minimax_wins_and_blocks_in_one_and_reads_pettingzoo_planes() -> None:
 
 
 def test_minimax_draws_itself_and_beats_random_in_pettingzoo() -> None:
-    from envs.tictactoe.evaluation import play_game
+    from envs.two_player.evaluation import play_game
     from envs.two_player.opponents import random_opponent
 
     env = pettingzoo_env()
     rng = np.random.default_rng(0)
-    assert play_game(minimax_opponent, minimax_opponent, rng, env) == 0.5
-    points = [play_game(minimax_opponent, random_opponent, rng, env) for _ in range(50)]
-    points += [1 - play_game(random_opponent, minimax_opponent, rng, env) for _ in range(50)]
+    first = SEATS[0]
+    assert play_game(minimax_opponent, minimax_opponent, rng, env, first) == 0.5
+    points = [play_game(minimax_opponent, random_opponent, rng, env, first) for _ in range(50)]
+    points += [1 - play_game(random_opponent, minimax_opponent, rng, env, first) for _ in range(50)]
     assert min(points) >= 0.5 and np.mean(points) > 0.8
     assert final_reward(env, SEATS[0]) is not None
 

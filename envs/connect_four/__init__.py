@@ -5,10 +5,10 @@ and a self-play league: ``--game connect4``.
 - :mod:`envs.connect_four.game`: :class:`ConnectFourGame`, the wrapper;
 - :mod:`envs.connect_four.opponents`, :mod:`envs.connect_four.negamax`: the heuristics and
   bitboard negamax;
-- :mod:`envs.connect_four.evaluation`: matchups from both seats, round robin and Elo;
 - :mod:`envs.connect_four.play`: a game of a person against an agent (``app.py`` draws it).
 
-The league, Elo and matchup machinery is shared with other two-player games
+The wrapper's machinery (masking, seats, the checked pickling), the league, the evaluation
+protocol (matchups from both seats, round robin, Elo) are shared with other two-player games
 (:mod:`envs.two_player`).
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from envs.connect_four.config import ConnectFourConfig
-from envs.connect_four.evaluation import ConnectFourEvaluation
 from envs.spec import GameSpec, wrapper_attribute
+from envs.two_player.evaluation import MatchupTable
 
 if TYPE_CHECKING:
     from envs.connect_four.game import ConnectFourGame
@@ -49,13 +49,16 @@ DEFAULTS: dict[str, Any] = {
 """``--game connect4``'s values for the learner, replay, schedule, training and evaluation,
 applied before YAML files and flags."""
 
+WRAPPER = "envs.connect_four.game:ConnectFourGame"
+"""The wrapper class, imported on first use."""
+
 SPEC = GameSpec(
     kind="connect4",
     config=ConnectFourConfig,
-    wrapper="envs.connect_four.game:ConnectFourGame",
+    wrapper=WRAPPER,
     env_id="ZenRL/ConnectFour-v0",
     games={"connect4": DEFAULTS},
-    evaluation=ConnectFourEvaluation(),
+    evaluation=MatchupTable("Connect Four", WRAPPER),
     legacy_wrapper_paths=(("envs.connect_four", "ConnectFourGame"),),
 )
 """Connect Four in the registry (:data:`envs.registry.SPECS`)."""

@@ -3,10 +3,10 @@ perfect player and a self-play league: ``--game tictactoe``.
 
 - :mod:`envs.tictactoe.config`: :class:`TicTacToeConfig`, the opponents and the league;
 - :mod:`envs.tictactoe.game`: :class:`TicTacToeGame`, the wrapper;
-- :mod:`envs.tictactoe.minimax`: the perfect player (memoised minimax over the whole tree);
-- :mod:`envs.tictactoe.evaluation`: matchups from both seats, round robin and Elo.
+- :mod:`envs.tictactoe.minimax`: the perfect player (memoised minimax over the whole tree).
 
-The league, Elo and matchup machinery is shared with other two-player games
+The wrapper's machinery (masking, seats, the checked pickling), the league, the evaluation
+protocol (matchups from both seats, round robin, Elo) are shared with other two-player games
 (:mod:`envs.two_player`).
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from envs.spec import GameSpec, wrapper_attribute
 from envs.tictactoe.config import TicTacToeConfig
-from envs.tictactoe.evaluation import TicTacToeEvaluation
+from envs.two_player.evaluation import MatchupTable
 
 if TYPE_CHECKING:
     from envs.tictactoe.game import TicTacToeGame
@@ -46,13 +46,16 @@ DEFAULTS: dict[str, Any] = {
 """``--game tictactoe``'s values for the learner, replay, schedule, training and evaluation,
 applied before YAML files and flags."""
 
+WRAPPER = "envs.tictactoe.game:TicTacToeGame"
+"""The wrapper class, imported on first use."""
+
 SPEC = GameSpec(
     kind="tictactoe",
     config=TicTacToeConfig,
-    wrapper="envs.tictactoe.game:TicTacToeGame",
+    wrapper=WRAPPER,
     env_id="ZenRL/TicTacToe-v0",
     games={"tictactoe": DEFAULTS},
-    evaluation=TicTacToeEvaluation(),
+    evaluation=MatchupTable("Tic-tac-toe", WRAPPER),
 )
 """Tic-tac-toe in the registry (:data:`envs.registry.SPECS`)."""
 

@@ -5,44 +5,107 @@ round robin among the opponents."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from agents.config import EvalConfig
 from agents.evaluation import EpisodeResult
 from agents.interrupts import check_stop
 from envs.spec import EvaluatedRun, Matchup
+from envs.two_player import matchups
 from envs.two_player.elo import Game, elo_ratings
 from envs.two_player.matchups import agent_games, report, seat_rates
+from envs.two_player.opponents import Opponent
+
+if TYPE_CHECKING:
+    from envs.two_player.game import TwoPlayerGame
 
 
-class MatchupTable(ABC):
-    """A two-player game's evaluation; the game says who its evaluation opponents are, how
-    to set its environment against one of them, and how two opponents play each other."""
+def play_game(
+    first: Opponent, second: Opponent, rng: np.random.Generator, env: Any, first_seat: str
+) -> float:
+    """One game of a PettingZoo classic two-player game ``env`` whose first player is
+    ``first_seat``; the first player's points (1, 0.5 or 0).
+
+    Raises:
+        RuntimeError: A player chose a masked action.
+    """
+    from envs.two_player.game import final_reward
+
+    env.reset()
+    players, last, turn = (first, second), None, 0
+    while True:
+        reward = final_reward(env, first_seat)
+        if reward is not None:
+            return 1.0 if reward > 0 else 0.0 if reward < 0 else 0.5
+        observation, *_ = env.last()
+        mask = observation["action_mask"]
+        action = int(players[turn](observation["observation"], mask, last, rng))
+        if not mask[action]:
+            raise RuntimeError(f"a player chose masked action {action}")
+        env.step(action)
+        last, turn = action, 1 - turn
+
+
+class MatchupTable:
+    """A two-player game's evaluation: the agent against each of ``env.evaluation_opponents``
+    from both seats, and a round robin among them. A game names its title and its wrapper
+    class (whose PettingZoo game, seats and fixed opponents the round robin uses)."""
 
     episodes_note = " per opponent and seat"
-    title: ClassVar[str]
-    """The game's name in the report."""
 
-    @abstractmethod
+    def __init__(self, title: str, game: str) -> None:
+        """``title``: the game's name in the report; ``game``: its wrapper class as
+        ``module:Class`` (imported on first use, so the registry stays light)."""
+        self.title = title
+        self._game = game
+
+    def game(self) -> type[TwoPlayerGame]:
+        """The game's wrapper class."""
+        import importlib
+
+        module, name = self._game.split(":")
+        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
     def opponents(self, env_config: Any) -> list[str]:
         """The evaluation opponents' names, in report order."""
+        return list(env_config.evaluation_opponents)
 
-    @abstractmethod
     def against(self, env_config: Any, opponent: str) -> Any:
         """The environment config whose every episode plays ``opponent`` (no league)."""
+        return env_config.model_copy(
+            update={
+                "opponents": [opponent],
+                "league": env_config.league.model_copy(update={"enabled": False}),
+            }
+        )
 
-    @abstractmethod
     def round_robin(
         self,
         names: Sequence[str],
         games_per_seat: int,
-        seed: int,
+        seed: int = 0,
         progress: Callable[[], None] | None = None,
     ) -> list[Game]:
         """Every pair of named opponents playing ``games_per_seat`` seeded games with each as
-        first player (:func:`envs.two_player.matchups.round_robin`)."""
+        first player (:func:`envs.two_player.matchups.round_robin`); game ``k``'s players get
+        seeds ``seed + k`` and ``seed + k + 1`` (the same games every time)."""
+        from envs.two_player.game import pettingzoo_classic
+
+        game = self.game()
+        env = pettingzoo_classic(game.pettingzoo_module)
+
+        def play(first: str, second: str, game_seed: int) -> float:
+            rng = np.random.default_rng(game_seed)
+            players = (
+                game.fixed_opponent(first, game_seed),
+                game.fixed_opponent(second, game_seed + 1),
+            )
+            return play_game(*players, rng, env, game.seats[0])
+
+        return matchups.round_robin(names, games_per_seat, play, seed, progress)
 
     def matchups(self, env_config: Any, settings: EvalConfig) -> list[Matchup]:
         """One group per evaluation opponent and seat: as first player, then as second."""
