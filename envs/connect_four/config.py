@@ -7,26 +7,20 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from agents.config import quote
 from envs.spec import EnvConfig
-from envs.two_player.config import LeagueConfig
+from envs.two_player.config import LeagueConfig, check_opponent_pool
 
 CONNECT_FOUR_HEURISTICS = ("random", "same_column", "linear", "beat_last")
 """The original Connect Four project's fixed opponents (``envs.connect_four.opponents``
 implements them); ``negamax:<depth>`` adds search."""
 
 
-def _check_opponent_names(field: str, names: list[str]) -> None:
-    """One line naming the first unknown opponent and what is allowed."""
-    if not names:
-        raise ValueError(f"{field} is empty; name at least one opponent, e.g. random")
-    for name in names:
-        depth = name.removeprefix("negamax:")
-        if name not in CONNECT_FOUR_HEURISTICS and not (
-            name.startswith("negamax:") and depth.isdigit() and 1 <= int(depth) <= 9
-        ):
-            allowed = ", ".join([*CONNECT_FOUR_HEURISTICS, "negamax:<1-9>"])
-            raise ValueError(f"{field}: {quote(name)} is not an opponent; allowed: {allowed}")
+def is_opponent(name: str) -> bool:
+    """Whether ``name`` is a heuristic or ``negamax:<1-9>``."""
+    depth = name.removeprefix("negamax:")
+    return name in CONNECT_FOUR_HEURISTICS or (
+        name.startswith("negamax:") and depth.isdigit() and 1 <= int(depth) <= 9
+    )
 
 
 class ConnectFourConfig(EnvConfig):
@@ -56,14 +50,8 @@ class ConnectFourConfig(EnvConfig):
 
     @model_validator(mode="after")
     def _check_opponents(self) -> ConnectFourConfig:
-        _check_opponent_names("env.opponents", self.opponents)
-        _check_opponent_names("env.evaluation_opponents", self.evaluation_opponents)
-        if self.league.enabled and self.league.max_pool_size <= len(self.opponents):
-            raise ValueError(
-                f"env.league.max_pool_size={self.league.max_pool_size} leaves no room for a "
-                f"snapshot next to {len(self.opponents)} fixed opponents; allowed: more than "
-                f"{len(self.opponents)}, or env.league.enabled=false"
-            )
+        allowed = ", ".join([*CONNECT_FOUR_HEURISTICS, "negamax:<1-9>"])
+        check_opponent_pool(self, is_opponent, allowed)
         return self
 
     def networks(self) -> tuple[str, ...]:

@@ -7,23 +7,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from agents.config import quote
 from envs.spec import EnvConfig
-from envs.two_player.config import LeagueConfig
+from envs.two_player.config import LeagueConfig, check_opponent_pool
 
 TICTACTOE_OPPONENTS = ("random", "minimax")
 """The fixed opponents (``envs.tictactoe.game.make_opponent``): uniform random, and the
 perfect player (memoised minimax over the whole game tree, ``envs.tictactoe.minimax``)."""
-
-
-def _check_opponent_names(field: str, names: list[str]) -> None:
-    """One line naming the first unknown opponent and what is allowed."""
-    if not names:
-        raise ValueError(f"{field} is empty; name at least one opponent, e.g. random")
-    for name in names:
-        if name not in TICTACTOE_OPPONENTS:
-            allowed = ", ".join(TICTACTOE_OPPONENTS)
-            raise ValueError(f"{field}: {quote(name)} is not an opponent; allowed: {allowed}")
 
 
 class TicTacToeConfig(EnvConfig):
@@ -49,14 +38,8 @@ class TicTacToeConfig(EnvConfig):
 
     @model_validator(mode="after")
     def _check_opponents(self) -> TicTacToeConfig:
-        _check_opponent_names("env.opponents", self.opponents)
-        _check_opponent_names("env.evaluation_opponents", self.evaluation_opponents)
-        if self.league.enabled and self.league.max_pool_size <= len(self.opponents):
-            raise ValueError(
-                f"env.league.max_pool_size={self.league.max_pool_size} leaves no room for a "
-                f"snapshot next to {len(self.opponents)} fixed opponents; allowed: more than "
-                f"{len(self.opponents)}, or env.league.enabled=false"
-            )
+        allowed = ", ".join(TICTACTOE_OPPONENTS)
+        check_opponent_pool(self, TICTACTOE_OPPONENTS.__contains__, allowed)
         return self
 
     def networks(self) -> tuple[str, ...]:
