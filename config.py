@@ -3,7 +3,8 @@
 Resolution order, lowest to highest priority:
 
 1. the per-game defaults (each game's spec, ``envs/<game>/__init__.py``);
-2. a YAML file (``configs/<game>.yaml`` when it exists, or ``--config PATH``);
+2. a YAML file given with ``--config PATH`` (``configs/`` holds named ones, e.g. the quick
+   start; no file is read unless named);
 3. command-line flags.
 
 Every value lives in exactly one place. A value that two components need (the frame stack is
@@ -86,14 +87,11 @@ __all__ = [
     "deep_merge",
     "default_config",
     "error_line",
-    "game_config_path",
     "load_yaml",
     "quote",
     "resolve_config",
     "run_dir_name",
 ]
-
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
 # ------------------------------------------------------------------ error lines
@@ -423,11 +421,6 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def game_config_path(game: str) -> Path:
-    """The YAML file that ``--game`` picks up when no ``--config`` is given."""
-    return CONFIG_DIR / f"{game.replace(':', '_').lower()}.yaml"
-
-
 def _check_env_kind(values: dict[str, Any], game: str, kind: str, source: str) -> None:
     """An ``env.kind`` that is not the game's names the mismatch (not a key of the other
     family, which is what validating the merged values would report)."""
@@ -473,7 +466,7 @@ def resolve_config(
 
     Args:
         game: The ``--game`` value.
-        config_path: ``--config``; defaults to ``configs/<game>.yaml`` when that file exists.
+        config_path: ``--config`` (no file is read without one).
         overrides: Nested mapping of flag values, highest priority.
 
     Returns:
@@ -484,8 +477,6 @@ def resolve_config(
     """
     base = default_config(game).model_dump()
     source = "config"
-    if config_path is None and game_config_path(game).is_file():
-        config_path = game_config_path(game)
     if config_path is not None:
         file_values = load_yaml(config_path)
         source = elide(str(config_path), QUOTE_MAX_CHARS)

@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         default=None,
-        help="YAML config file (default: configs/<game>.yaml when it exists)",
+        help="YAML config file over the game's defaults (e.g. configs/breakout_quick.yaml)",
     )
     parser.add_argument(
         "--steps", type=_int_flag("--steps"), help="agent steps to train (default 100,000)"

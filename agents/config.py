@@ -5,6 +5,11 @@ ZenML-free and game-free: a game's own config model lives in its package (``envs
 and ``config.RunConfig`` puts the run together. Every model is strict (``steps: true`` is not
 1, ``seed: "3"`` is not 3), refuses unknown keys and non-finite floats; field docstrings are
 the descriptions the README's config reference shows.
+
+The field defaults are the Atari-100k protocol (data-efficient DQN: Breakout's defaults). A
+game's spec (``DEFAULTS`` in ``envs/<game>/__init__.py``) states only where that game differs,
+never a value equal to the default here (a test checks it), so every default is written in one
+place; the README's config reference shows each game's values side by side.
 """
 
 from __future__ import annotations

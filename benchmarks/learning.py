@@ -1,7 +1,7 @@
 """Learning benchmark: train with a fixed seed and budget, evaluate next to the baselines.
 
     python benchmarks/learning.py                                   # the quick-start budget
-    python benchmarks/learning.py --config configs/breakout.yaml    # Atari-100k (about an hour)
+    python benchmarks/learning.py --game breakout                   # Atari-100k (about an hour)
     python benchmarks/learning.py --steps 50000 --seed 1
     python benchmarks/learning.py --game tetris --minutes 30        # Tetris's learning target
     python benchmarks/learning.py --game connect4 --minutes 30      # Connect Four's

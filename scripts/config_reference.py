@@ -1,4 +1,6 @@
-"""Regenerate the README's config reference from config.py's field docstrings.
+"""Regenerate the README's config reference from the config models' field docstrings and
+defaults, and the table of each game's own defaults from the game specs (the one place they
+are written).
 
 python scripts/config_reference.py          # rewrite README.md in place
 python scripts/config_reference.py --check  # exit 1 if README.md is out of date
@@ -15,7 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 from pydantic import BaseModel  # noqa: E402
 
-from config import RunConfig  # noqa: E402
+from config import RunConfig, default_config  # noqa: E402
+from envs.registry import SPECS  # noqa: E402
 
 START = "<!-- config-reference:start -->"
 END = "<!-- config-reference:end -->"
@@ -53,10 +56,49 @@ def model_union(annotation: object) -> list[type[BaseModel]]:
     return []
 
 
+def _flat(values: dict[str, object], prefix: str = "") -> dict[str, object]:
+    """``{"dqn": {"n_step": 1}}`` -> ``{"dqn.n_step": 1}``."""
+    flat: dict[str, object] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def game_defaults() -> list[str]:
+    """A table of the values each named game sets over the defaults above (its spec's
+    ``DEFAULTS``), one column per game; a blank cell keeps the default."""
+    core = _flat({k: v for k, v in RunConfig().model_dump().items() if k not in ("env", "game")})
+    games = [name for spec in SPECS for name in spec.games]
+    values = {}
+    for name in games:
+        config = default_config(name).model_dump()
+        values[name] = _flat({k: v for k, v in config.items() if k not in ("env", "game")})
+    keys = [key for key in core if any(values[name].get(key) != core[key] for name in games)]
+    lines = [
+        "",
+        "**Each game's defaults**: what `--game` sets over the defaults above, from the game's "
+        "spec (`DEFAULTS` in `envs/<game>/__init__.py`, the only place they are written); a "
+        "blank cell keeps the default.",
+        "",
+        f"| key | default | {' | '.join(games)} |",
+        f"| --- | --- |{' --- |' * len(games)}",
+    ]
+    for key in keys:
+        cells = [
+            "" if values[name][key] == core[key] else f"`{values[name][key]}`" for name in games
+        ]
+        lines.append(f"| `{key}` | `{core[key]}` | {' | '.join(cells)} |")
+    return lines
+
+
 def reference() -> str:
-    """The Markdown tables for every key of RunConfig."""
+    """The Markdown tables for every key of RunConfig, then each game's own defaults."""
     lines = ["| key | default | meaning |", "| --- | --- | --- |"]
     _rows(RunConfig, "", lines)
+    lines += game_defaults()
     return "\n".join(lines)
 
 

@@ -57,6 +57,8 @@ SPEC = GameSpec(
     config=AtariConfig,
     wrapper="envs.atari.game:AtariGame",
     env_id="ZenRL/Atari-v0",
+    # Breakout's learner, replay, schedule and evaluation are the core defaults (agents.config:
+    # the Atari-100k protocol), so it sets only its ROM
     games={"breakout": {"env": {"rom": "breakout"}}},
     evaluation=AtariEvaluation(),
     pattern=f"{PREFIX}<Name>",

@@ -30,16 +30,14 @@ DEFAULTS: dict[str, Any] = {
         "adam_epsilon": 1e-8,
         "n_step": 1,
         "batch_size": 64,
-        "train_frequency": 1,
-        "target_sync_steps": 2_000,
         "clip_rewards": False,
         "terminal_on_life_loss": False,
     },
     # 200k afterstate transitions (1.2 KB each) keep the early failures in memory once
     # games last thousands of pieces; with 50k, learning collapsed late in a 150k run
     "replay": {"capacity": 200_000, "warmup_steps": 2_000},
-    "exploration": {"epsilon_start": 1.0, "epsilon_end": 0.001, "epsilon_decay_steps": 20_000},
-    "train": {"steps": 150_000, "log_every": 1_000, "checkpoint_every": 50_000},
+    "exploration": {"epsilon_end": 0.001, "epsilon_decay_steps": 20_000},
+    "train": {"steps": 150_000, "checkpoint_every": 50_000},
     "evaluate": {"epsilon": 0.0, "gif_max_steps": 600},
 }
 """``--game tetris``'s values for the learner, replay, schedule, training and evaluation,

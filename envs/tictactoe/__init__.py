@@ -33,7 +33,6 @@ DEFAULTS: dict[str, Any] = {
         "learning_rate": 5e-4,
         "n_step": 1,
         "batch_size": 64,
-        "train_frequency": 1,
         "target_sync_steps": 1_000,
         "clip_rewards": False,
         "terminal_on_life_loss": False,
