@@ -36,6 +36,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from agents.config import (
     ATARI_100K_STEPS,
+    NATURE_CNN_MIN_PIXELS,
     QUOTE_MAX_CHARS,
     SEED_MAX,
     ConfigError,
@@ -48,7 +49,7 @@ from agents.config import (
     elide,
     quote,
 )
-from envs.atari.config import NATURE_CNN_MIN_PIXELS, AtariConfig
+from envs.atari.config import AtariConfig
 from envs.connect_four.config import CONNECT_FOUR_HEURISTICS, ConnectFourConfig
 from envs.registry import SPECS, AnyEnvConfig, default_env_config, kinds, resolve_game
 from envs.tetris.config import (

@@ -100,8 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rom",
         type=Path,
         default=None,
-        help="tetris: a Game Boy ROM (title TETRIS or DMGTRIS) to play in PyBoy instead of "
-        "the native engine (default: $ZENRL_TETRIS_ROM if set)",
+        help="; ".join(f"{name}: {text}" for name, text in rom_file_games().items()),
     )
     parser.add_argument(
         "--config",
@@ -247,7 +246,7 @@ def _resolve(args: argparse.Namespace) -> RunConfig:
     game = "breakout" if game is None else game
     try:
         found = find_game(game)
-        if args.rom is not None and (found is None or not found.spec.plays_rom_files):
+        if args.rom is not None and (found is None or not found.spec.rom_file):
             allowed = " or ".join(f"--game {name}" for name in rom_file_games())
             _fail(f"--rom: only {allowed} plays a ROM file, got --game {quote(game)}")
         config = check_game_assets(resolve_config(game, args.config, _overrides(args)))

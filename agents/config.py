@@ -25,6 +25,11 @@ SEED_MAX = 2**32 - 1
 """Largest seed: ``keras.utils.set_random_seed`` seeds numpy's legacy generator, which takes
 seeds below 2**32."""
 
+NATURE_CNN_MIN_PIXELS = 36
+"""Smallest frame side the Nature DQN convolutions (8/4, 4/2, 3/1) accept: ``auto`` picks them
+from this size up (:func:`agents.networks.resolve_network`), and a game's config offers them
+from it (``envs.atari.config.AtariConfig.networks``)."""
+
 MAX_FRAME_STACK = 16
 """Deepest frame stack an observation may have; the replay buffer rebuilds stacks up to it."""
 

@@ -10,6 +10,8 @@ from keras import layers
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits
 
+from agents.config import NATURE_CNN_MIN_PIXELS
+
 if TYPE_CHECKING:
     from agents.config import DQNConfig
 
@@ -43,8 +45,9 @@ def resolve_network(kind: str, observation_shape: tuple[int, ...], num_actions: 
     """The architecture for a config value and an observation layout.
 
     ``auto`` picks ``placement`` when the observation holds one feature row per action
-    (``(1, num_actions, features)``: afterstates), ``nature_cnn`` for frame stacks of at
-    least 36x36 pixels, and ``mlp`` for anything else (small boards).
+    (``(1, num_actions, features)``: afterstates), ``nature_cnn`` for frame stacks of at least
+    :data:`agents.config.NATURE_CNN_MIN_PIXELS` pixels a side, and ``mlp`` for anything else
+    (small boards).
     """
     if kind != "auto":
         if kind not in NETWORKS:
@@ -52,7 +55,7 @@ def resolve_network(kind: str, observation_shape: tuple[int, ...], num_actions: 
         return kind
     if len(observation_shape) == 3 and observation_shape[:2] == (1, num_actions):
         return "placement"
-    if len(observation_shape) == 3 and min(observation_shape[1:]) >= 36:
+    if len(observation_shape) == 3 and min(observation_shape[1:]) >= NATURE_CNN_MIN_PIXELS:
         return "nature_cnn"
     return "mlp"
 

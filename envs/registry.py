@@ -116,9 +116,9 @@ def resolve_game(name: str) -> ResolvedGame:
     return found
 
 
-def rom_file_games() -> list[str]:
-    """The ``--game`` names that ``--rom PATH`` applies to."""
-    return [name for spec in SPECS if spec.plays_rom_files for name in spec.games]
+def rom_file_games() -> dict[str, str]:
+    """The ``--game`` names that ``--rom PATH`` applies to, with what it gives each."""
+    return {name: spec.rom_file for spec in SPECS if spec.rom_file for name in spec.games}
 
 
 def game_slug(game: str) -> str:

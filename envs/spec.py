@@ -138,7 +138,8 @@ class GameSpec:
         check_assets: Checks the files a game config needs before ZenML starts and returns
             the config with them pinned (Tetris: the ROM's path and SHA-256); raises
             :class:`agents.config.ConfigError`.
-        plays_rom_files: Whether ``--rom PATH`` applies to it.
+        rom_file: What ``--rom PATH`` gives this game (the CLI's help text); empty when it
+            plays no ROM files.
         legacy_wrapper_paths: Where the wrapper class lived before (``(module, name)``), so
             that artifacts pickled then still load.
     """
@@ -153,7 +154,7 @@ class GameSpec:
     pattern: str = ""
     resolve_pattern: Callable[[str], Mapping[str, Any] | None] | None = None
     check_assets: Callable[[Any], Any] | None = None
-    plays_rom_files: bool = False
+    rom_file: str = ""
     legacy_wrapper_paths: tuple[tuple[str, str], ...] = field(default=())
 
     @property

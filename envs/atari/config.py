@@ -7,14 +7,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from agents.config import MAX_FRAME_STACK, quote
+from agents.config import MAX_FRAME_STACK, NATURE_CNN_MIN_PIXELS, quote
 from envs.spec import EnvConfig
 
 EMULATOR_FPS = 60
 """Frames per second of the Atari 2600."""
-
-NATURE_CNN_MIN_PIXELS = 36
-"""Smallest frame side the Nature DQN convolutions (8/4, 4/2, 3/1) accept."""
 
 
 class AtariConfig(EnvConfig):

@@ -52,7 +52,8 @@ SPEC = GameSpec(
     evaluation=TetrisEvaluation(),
     baselines=tetris_baselines,
     check_assets=pin_rom,
-    plays_rom_files=True,
+    rom_file="a Game Boy ROM (title TETRIS or DMGTRIS) to play in PyBoy instead of the native "
+    "engine (default: $ZENRL_TETRIS_ROM if set)",
     legacy_wrapper_paths=(("envs.tetris", "TetrisGame"),),
 )
 """Tetris in the registry (:data:`envs.registry.SPECS`)."""
