@@ -27,6 +27,7 @@ from agents.evaluation import summarize  # noqa: E402
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
 from envs.evaluation import evaluate_against_baselines, evaluation_report  # noqa: E402
+from envs.registry import spec_for  # noqa: E402
 from reporting.progress import progress_bar  # noqa: E402
 
 
@@ -88,7 +89,7 @@ def main() -> int:
 
     print()
     print(evaluation_report(config, results, {}))
-    for line in target_lines(config.game, results):
+    for line in spec_for(config.env).evaluation.targets(results):
         print(line)
     league = game.training_metadata().get("league")
     if league is not None:
@@ -120,52 +121,6 @@ def main() -> int:
         games = len(results["agent"])
         print(f"{key.removeprefix('mean_')} per game (mean of {games}): {figures}")
     return 0
-
-
-LEARNING_TARGETS: dict[str, dict[str, float]] = {
-    "connect4": {
-        "random": 0.99,
-        "same_column": 0.90,
-        "linear": 0.90,
-        "beat_last": 0.90,
-        "negamax:2": 0.60,
-    },
-    "tictactoe": {"random": 0.95},
-}
-"""Learning targets per game: the agent's win rate averaged over both seats, per opponent
-(issue 5's, for Connect Four; issue 13's, for tic-tac-toe)."""
-
-LOSS_LIMITS: dict[str, dict[str, float]] = {"tictactoe": {"minimax": 0.0}}
-"""Loss targets per game: the agent's highest loss rate allowed over both seats, per opponent
-(issue 13: never a loss to the perfect tic-tac-toe player)."""
-
-
-def target_lines(game: str, results) -> list[str]:  # type: ignore[no-untyped-def]
-    """Each learning target of the game, met or not."""
-    from envs.two_player.matchups import seat_rates
-
-    targets = LEARNING_TARGETS.get(game, {})
-    limits = LOSS_LIMITS.get(game, {})
-    rates = seat_rates(results["agent"]) if targets or limits else {}
-    lines = []
-    for opponent, target in targets.items():
-        if opponent in rates:
-            rate = rates[opponent]["win_rate"]
-            verdict = "met" if rate >= target else "NOT met"
-            lines.append(
-                f"target vs {opponent}: win rate {100 * rate:.1f}% (both seats), "
-                f"target {100 * target:.0f}%: {verdict}"
-            )
-    for opponent, limit in limits.items():
-        if opponent in rates:
-            row = rates[opponent]
-            verdict = "met" if row["loss_rate"] <= limit else "NOT met"
-            lines.append(
-                f"target vs {opponent}: loss rate {100 * row['loss_rate']:.1f}% (both seats; "
-                f"draws first {100 * row['first']['draw']:.0f}%, second "
-                f"{100 * row['second']['draw']:.0f}%), at most {100 * limit:.0f}%: {verdict}"
-            )
-    return lines
 
 
 def league_summary(league) -> str:  # type: ignore[no-untyped-def]

@@ -27,6 +27,10 @@ class ScoreTable:
         """Nothing beyond seeds, epsilon and the frame cap."""
         return {}
 
+    def targets(self, results: dict[str, list[EpisodeResult]]) -> list[str]:
+        """None: a single-player game's learning target is its score (README)."""
+        return []
+
     def report(
         self,
         config: EvaluatedRun,

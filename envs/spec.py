@@ -107,6 +107,11 @@ class EvaluationProtocol(Protocol):
         the game's own figures to ``metrics``."""
         ...
 
+    def targets(self, results: dict[str, list[EpisodeResult]]) -> list[str]:
+        """One line per learning target of the game, met or not (the learning benchmark
+        prints them); none for games without targets."""
+        ...
+
 
 Baselines = Callable[[Any], dict[str, tuple[Any, Policy]]]
 """``baselines(env_config) -> {name: (env config to play on, policy)}``."""

@@ -181,7 +181,7 @@ CELL = re.compile(r'<td data-row="(\d)" data-col="(\d)" data-cell="(\w+)">')
 
 
 def test_app_board_html_names_every_cell_as_the_session_sees_it(agent: DQNAgent) -> None:
-    from app import board_html, values_html
+    from envs.connect_four.app import board_html, values_html
 
     session = play_random_game(agent, False, seed=1)
     page = board_html(session)
@@ -196,7 +196,7 @@ def test_app_board_html_names_every_cell_as_the_session_sees_it(agent: DQNAgent)
 
 
 def test_app_refuses_a_full_column_with_a_visible_note(agent: DQNAgent) -> None:
-    from app import play_column, status_text
+    from envs.connect_four.app import play_column, status_text
 
     session, full = _session_with_a_full_column(agent)
     moves = list(session.moves)

@@ -98,3 +98,24 @@ def test_round_robin_plays_every_pair_from_both_seats_on_the_same_seeds() -> Non
     assert len(games) == len(ticks) == 3 * 2 * 2
     assert {(a, b) for a, b, _ in games} == {(a, b) for a in "abc" for b in "abc" if a != b}
     assert np.all([points == 1.0 for *_, points in games])
+
+
+def _game(opponent: str, first: bool, result: str) -> EpisodeResult:
+    extras = {key: float(key == result) for key in ("win", "draw", "loss")}
+    return EpisodeResult(0, 0.0, 5, False, {**extras, "agent_first": float(first)}, opponent)
+
+
+def test_matchup_targets_say_met_or_not_per_opponent_over_both_seats() -> None:
+    from envs.tictactoe import SPEC
+
+    table = SPEC.evaluation
+    # 19 of 20 wins against random (95%: met); one loss to minimax as second player (not met)
+    agent = [_game("random", k % 2 == 0, "win") for k in range(19)]
+    agent += [_game("random", False, "draw")]
+    agent += [_game("minimax", k % 2 == 0, "draw") for k in range(9)]
+    agent += [_game("minimax", False, "loss")]
+    lines = table.targets({"agent": agent})
+    assert lines[0].startswith("target vs random: win rate 95.0%") and lines[0].endswith(": met")
+    assert lines[1].startswith("target vs minimax: loss rate 10.0%")
+    assert lines[1].endswith("NOT met")
+    assert "second 80%" in lines[1]

@@ -57,7 +57,18 @@ SPEC = GameSpec(
     wrapper=WRAPPER,
     env_id="ZenRL/ConnectFour-v0",
     games={"connect4": DEFAULTS},
-    evaluation=MatchupTable("Connect Four", WRAPPER),
+    evaluation=MatchupTable(
+        "Connect Four",
+        WRAPPER,
+        # issue 5's learning targets: win rates over both seats
+        win_targets={
+            "random": 0.99,
+            "same_column": 0.90,
+            "linear": 0.90,
+            "beat_last": 0.90,
+            "negamax:2": 0.60,
+        },
+    ),
     legacy_wrapper_paths=(("envs.connect_four", "ConnectFourGame"),),
 )
 """Connect Four in the registry (:data:`envs.registry.SPECS`)."""

@@ -5,7 +5,7 @@ round robin among the opponents."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -56,11 +56,48 @@ class MatchupTable:
 
     episodes_note = " per opponent and seat"
 
-    def __init__(self, title: str, game: str) -> None:
-        """``title``: the game's name in the report; ``game``: its wrapper class as
-        ``module:Class`` (imported on first use, so the registry stays light)."""
+    def __init__(
+        self,
+        title: str,
+        game: str,
+        win_targets: Mapping[str, float] | None = None,
+        loss_limits: Mapping[str, float] | None = None,
+    ) -> None:
+        """Args:
+        title: The game's name in the report.
+        game: Its wrapper class as ``module:Class`` (imported on first use, so the registry
+            stays light).
+        win_targets: The learning targets: per opponent, the least win rate over both seats.
+        loss_limits: Per opponent, the highest loss rate over both seats.
+        """
         self.title = title
         self._game = game
+        self.win_targets = dict(win_targets or {})
+        self.loss_limits = dict(loss_limits or {})
+
+    def targets(self, results: dict[str, list[EpisodeResult]]) -> list[str]:
+        """Each win target and loss limit of the game against the agent's results, met or
+        not."""
+        rates = seat_rates(results["agent"])
+        lines = []
+        for opponent, target in self.win_targets.items():
+            if opponent in rates:
+                rate = rates[opponent]["win_rate"]
+                verdict = "met" if rate >= target else "NOT met"
+                lines.append(
+                    f"target vs {opponent}: win rate {100 * rate:.1f}% (both seats), "
+                    f"target {100 * target:.0f}%: {verdict}"
+                )
+        for opponent, limit in self.loss_limits.items():
+            if opponent in rates:
+                row = rates[opponent]
+                verdict = "met" if row["loss_rate"] <= limit else "NOT met"
+                lines.append(
+                    f"target vs {opponent}: loss rate {100 * row['loss_rate']:.1f}% (both "
+                    f"seats; draws first {100 * row['first']['draw']:.0f}%, second "
+                    f"{100 * row['second']['draw']:.0f}%), at most {100 * limit:.0f}%: {verdict}"
+                )
+        return lines
 
     def game(self) -> type[TwoPlayerGame]:
         """The game's wrapper class."""
