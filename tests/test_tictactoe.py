@@ -214,3 +214,14 @@ def test_the_cli_accepts_game_tictactoe() -> None:
     assert config.game == "tictactoe" and isinstance(config.env, TicTacToeConfig)
     assert config.train.steps == 2_000 and config.dqn.network == "mlp"
     assert config.env.evaluation_opponents == ["random", "minimax"]
+
+
+def test_the_best_possible_win_rates_against_random_are_the_readmes() -> None:
+    """The yardstick of the learning target: no policy wins more than 96.7% of its games
+    against random over both seats, and one that never loses at most 95.6%."""
+    from envs.tictactoe.minimax import best_against_random
+
+    best, safe = best_against_random(), best_against_random(never_lose=True)
+    assert round(best["first"], 4) == 0.9948 and round(best["second"], 4) == 0.9386
+    assert round(best["both"], 3) == 0.967 and round(safe["both"], 3) == 0.956
+    assert safe["first"] == best["first"] and safe["second"] < best["second"]

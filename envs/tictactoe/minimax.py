@@ -73,3 +73,38 @@ def minimax_opponent(
 ) -> int:
     """The perfect player as a :data:`envs.two_player.opponents.Opponent`."""
     return best_move(from_planes(observation))
+
+
+@cache
+def _against_random(board: Board, agent_moves: bool, never_lose: bool) -> tuple[float, float]:
+    """(win, loss) probabilities of the agent, from ``board`` (the agent's marks 1, the
+    random player's 2), when the agent plays to win most often against a uniformly random
+    player; with ``never_lose``, among the moves that keep every loss impossible."""
+    if has_line(board, 1):
+        return 1.0, 0.0
+    if has_line(board, 2):
+        return 0.0, 1.0
+    free = [cell for cell in range(CELLS) if board[cell] == 0]
+    if not free:
+        return 0.0, 0.0
+    mark = 1 if agent_moves else 2
+    outcomes = [
+        _against_random((*board[:cell], mark, *board[cell + 1 :]), not agent_moves, never_lose)
+        for cell in free
+    ]
+    if not agent_moves:
+        return sum(w for w, _ in outcomes) / len(free), sum(lo for _, lo in outcomes) / len(free)
+    if never_lose:
+        return max(outcomes, key=lambda wl: (-wl[1], wl[0]))
+    return max(outcomes, key=lambda wl: (wl[0], -wl[1]))
+
+
+def best_against_random(never_lose: bool = False) -> dict[str, float]:
+    """The highest win rates any policy reaches against the uniformly random player, as
+    first and as second player and over both seats (exact, by expectimax over the game
+    tree); with ``never_lose``, of the policies that can never lose. The yardstick of the
+    learning target (README, Tic-tac-toe)."""
+    empty: Board = (0,) * CELLS
+    first = _against_random(empty, True, never_lose)[0]
+    second = _against_random(empty, False, never_lose)[0]
+    return {"first": first, "second": second, "both": (first + second) / 2}
