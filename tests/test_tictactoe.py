@@ -135,7 +135,10 @@ def _mid_game_with_snapshots() -> TicTacToeGame:
     from config import DQNConfig
     from envs.two_player.config import LeagueConfig
 
-    config = TicTacToeConfig(league=LeagueConfig(window=10, threshold=0.05, max_pool_size=5))
+    config = TicTacToeConfig(
+        opponents=["random", "random", "minimax"],
+        league=LeagueConfig(window=10, threshold=0.05, max_pool_size=5),
+    )
     game = TicTacToeGame(config)
     agent = DQNAgent(DQNConfig(network="mlp", hidden_units=16, n_step=1), (1, 6, 3), 9, seed=0)
     for step in (10, 20):
