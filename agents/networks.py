@@ -11,6 +11,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits
 
 from agents.config import NATURE_CNN_MIN_PIXELS
+from agents.precision import dtype_policy, resolve_precision
 
 if TYPE_CHECKING:
     from agents.config import DQNConfig
@@ -65,6 +66,19 @@ def q_network_for(
 ) -> keras.Model:
     """Build the Q-network a learner config asks for (the one place that maps config to
     architecture: the ``build_dqn`` step and the agent's target network both use it)."""
+    precision = resolve_precision(config.precision)
+    with dtype_policy(precision):
+        model = _build(config, observation_shape, num_actions, name)
+    if precision == "float32":
+        return model
+    # the Q-values leave the network as float32: TD targets and the loss stay float32
+    q_values = layers.Activation("linear", dtype="float32", name="q_values_float32")(model.output)
+    return keras.Model(model.input, q_values, name=name)
+
+
+def _build(
+    config: DQNConfig, observation_shape: tuple[int, ...], num_actions: int, name: str
+) -> keras.Model:
     kind = resolve_network(config.network, observation_shape, num_actions)
     if kind in ("drop_afterstates", "drop_afterstates_lines"):
         return build_afterstate_network(
