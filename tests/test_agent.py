@@ -162,7 +162,7 @@ def test_agent_rejects_a_network_with_the_wrong_number_of_outputs():
         DQNAgent(DQNConfig(), SHAPE, 4, online=network)
 
 
-def _short_run(overlap: bool, steps: int = 160) -> DQNAgent:
+def _short_run(overlap: bool, steps: int = 160, precision: str = "float32") -> DQNAgent:
     from agents.replay import replay_buffer_for
     from agents.training import Trainer
     from envs import make_game
@@ -170,7 +170,12 @@ def _short_run(overlap: bool, steps: int = 160) -> DQNAgent:
     config = resolve_config(
         "breakout",
         overrides={
-            "dqn": {"overlap_updates": overlap, "train_frequency": 2, "hidden_units": 16},
+            "dqn": {
+                "overlap_updates": overlap,
+                "train_frequency": 2,
+                "hidden_units": 16,
+                "precision": precision,
+            },
             "replay": {"capacity": 500, "warmup_steps": 40},
             "exploration": {"epsilon_decay_steps": 100},
             "train": {"log_every": 50},
@@ -193,8 +198,9 @@ def _reference_weights(agent: DQNAgent) -> list[np.ndarray]:
     ]
 
 
-def test_overlapped_updates_are_deterministic_and_act_one_update_behind():
-    first, second = _short_run(True), _short_run(True)
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_overlapped_updates_are_deterministic_and_act_one_update_behind(precision):
+    first, second = _short_run(True, precision=precision), _short_run(True, precision=precision)
     for a, b in zip(first.online.get_weights(), second.online.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert first.updates == second.updates == 60
