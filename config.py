@@ -88,6 +88,7 @@ __all__ = [
     "deep_merge",
     "default_config",
     "error_line",
+    "flatten",
     "load_yaml",
     "quote",
     "resolve_config",
@@ -322,6 +323,17 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
         else:
             merged[key] = value
     return merged
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config values by dotted key: ``{"dqn": {"n_step": 1}}`` -> ``{"dqn.n_step": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 CONFIG_MAX_BYTES = 1 << 20

@@ -170,9 +170,13 @@ class GameSpec:
 
     def wrapper_class(self) -> type[GameWrapper]:
         """The wrapper class (imports the game's emulator)."""
-        module, name = self.wrapper_path
-        wrapper: type[GameWrapper] = getattr(importlib.import_module(module), name)
-        return wrapper
+        return import_class(self.wrapper)  # type: ignore[no-any-return]
+
+
+def import_class(path: str) -> Any:
+    """The class a ``"module:Class"`` path names, importing its module."""
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def wrapper_attribute(spec: GameSpec) -> Callable[[str], Any]:

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from pydantic import BaseModel  # noqa: E402
 
-from config import RunConfig, default_config  # noqa: E402
+from config import RunConfig, default_config, flatten  # noqa: E402
 from envs.registry import SPECS  # noqa: E402
 
 START = "<!-- config-reference:start -->"
@@ -56,26 +56,15 @@ def model_union(annotation: object) -> list[type[BaseModel]]:
     return []
 
 
-def _flat(values: dict[str, object], prefix: str = "") -> dict[str, object]:
-    """``{"dqn": {"n_step": 1}}`` -> ``{"dqn.n_step": 1}``."""
-    flat: dict[str, object] = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def game_defaults() -> list[str]:
     """A table of the values each named game sets over the defaults above (its spec's
     ``DEFAULTS``), one column per game; a blank cell keeps the default."""
-    core = _flat({k: v for k, v in RunConfig().model_dump().items() if k not in ("env", "game")})
+    core = flatten({k: v for k, v in RunConfig().model_dump().items() if k not in ("env", "game")})
     games = [name for spec in SPECS for name in spec.games]
     values = {}
     for name in games:
         config = default_config(name).model_dump()
-        values[name] = _flat({k: v for k, v in config.items() if k not in ("env", "game")})
+        values[name] = flatten({k: v for k, v in config.items() if k not in ("env", "game")})
     keys = [key for key in core if any(values[name].get(key) != core[key] for name in games)]
     lines = [
         "",

@@ -67,36 +67,26 @@ def test_defaults_follow_the_atari_100k_protocol():
     assert config.evaluate.episodes == 10 and config.evaluate.epsilon == 0.05
 
 
-def _flat(values, prefix=""):
-    flat = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def test_no_game_restates_a_core_default():
     """Each default is written once: a game's spec sets only values that differ from the core
     defaults (agents.config), and no shipped YAML restates its game's defaults."""
-    from config import RunConfig, load_yaml
+    from config import RunConfig, flatten, load_yaml
     from envs.registry import SPECS
 
-    core = _flat(RunConfig().model_dump())
+    core = flatten(RunConfig().model_dump())
     restated = [
         f"{name}: {key}={value!r}"
         for spec in SPECS
         for name, defaults in spec.games.items()
-        for key, value in _flat({k: v for k, v in defaults.items() if k != "env"}).items()
+        for key, value in flatten({k: v for k, v in defaults.items() if k != "env"}).items()
         if core[key] == value
     ]
     for path in sorted((ROOT / "configs").glob("*.yaml")):
         values = load_yaml(path)
-        game = _flat(resolve_config(values.get("game", "breakout")).model_dump())
+        game = flatten(resolve_config(values.get("game", "breakout")).model_dump())
         restated += [
             f"{path.name}: {key}={value!r}"
-            for key, value in _flat(values).items()
+            for key, value in flatten(values).items()
             if key != "game" and game[key] == value
         ]
     assert not restated, f"defaults written twice: {restated}"

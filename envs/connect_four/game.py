@@ -47,7 +47,7 @@ def make_opponent(name: str, seed: int | None = None) -> Opponent:
 def pettingzoo_env() -> Any:
     """A fresh PettingZoo ``connect_four_v3`` AEC environment (the game every Connect Four
     component plays: the wrapper, the evaluation round robin, the play app)."""
-    return pettingzoo_classic("connect_four_v3")
+    return pettingzoo_classic(ConnectFourGame.pettingzoo_module)
 
 
 class ConnectFourGame(TwoPlayerGame):

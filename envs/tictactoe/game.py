@@ -48,7 +48,7 @@ def make_opponent(name: str, seed: int | None = None) -> Opponent:
 
 def pettingzoo_env() -> Any:
     """A fresh PettingZoo ``tictactoe_v3`` AEC environment."""
-    return pettingzoo_classic("tictactoe_v3")
+    return pettingzoo_classic(TicTacToeGame.pettingzoo_module)
 
 
 class TicTacToeGame(TwoPlayerGame):

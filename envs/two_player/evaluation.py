@@ -13,7 +13,7 @@ import numpy as np
 from agents.config import EvalConfig
 from agents.evaluation import EpisodeResult
 from agents.interrupts import check_stop
-from envs.spec import EvaluatedRun, Matchup
+from envs.spec import EvaluatedRun, Matchup, import_class
 from envs.two_player import matchups
 from envs.two_player.elo import Game, elo_ratings
 from envs.two_player.matchups import agent_games, report, seat_rates
@@ -101,10 +101,7 @@ class MatchupTable:
 
     def game(self) -> type[TwoPlayerGame]:
         """The game's wrapper class."""
-        import importlib
-
-        module, name = self._game.split(":")
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+        return import_class(self._game)  # type: ignore[no-any-return]
 
     def opponents(self, env_config: Any) -> list[str]:
         """The evaluation opponents' names, in report order."""
