@@ -273,6 +273,18 @@ class RunConfig(ConfigModel):
                 f"dqn.batch_size={self.dqn.batch_size} exceeds replay.capacity="
                 f"{self.replay.capacity}; use a batch no larger than the buffer"
             )
+        lanes = self.env.num_envs
+        counts = {
+            "train.steps": self.train.steps,
+            "train.steps_per_run": self.train.steps_per_run,
+        }
+        for key, value in counts.items():
+            if value is not None and value % lanes:
+                raise ValueError(
+                    f"{key}={value} is not a multiple of env.num_envs={lanes}: each step of "
+                    f"the {lanes} games side by side takes {lanes} agent steps; use a multiple "
+                    f"of {lanes}"
+                )
         if self.dqn.mirror_augment and not self.env.mirror_symmetric:
             allowed = ", ".join(spec.kind for spec in SPECS if spec.config.mirror_symmetric)
             raise ValueError(

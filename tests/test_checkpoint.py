@@ -26,7 +26,7 @@ from agents.dqn import DQNAgent
 from agents.replay import replay_buffer_for
 from agents.training import Trainer
 from config import RunConfig, resolve_config
-from envs.registry import make_game
+from envs.registry import make_game, training_games
 from materializers.safe_pickle import PAYLOAD_FILE, RestrictedUnpickler
 from steps.checkpointing import (
     PRUNED_TAG,
@@ -51,7 +51,7 @@ SMALL: dict[str, Any] = {
 
 def _fresh_trainer(config: RunConfig) -> Trainer:
     keras.utils.set_random_seed(config.seed)
-    game = make_game(config.env)
+    game = training_games(config.env, make_game(config.env))
     agent = DQNAgent(config.dqn, game.observation_space.shape, game.num_actions, seed=config.seed)
     return Trainer(game, agent, replay_buffer_for(config, game), config)
 
@@ -60,10 +60,12 @@ def _weights_equal(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
     return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-def test_resume_through_a_pickled_checkpoint_is_exact() -> None:
-    """N steps + checkpoint + restore + M steps == N + M steps: weights, counters, curves."""
+@pytest.mark.parametrize("num_envs", [1, 2])
+def test_resume_through_a_pickled_checkpoint_is_exact(num_envs: int) -> None:
+    """N steps + checkpoint + restore + M steps == N + M steps: weights, counters, curves;
+    with one game and with two side by side."""
     tf.config.experimental.enable_op_determinism()
-    config = resolve_config("breakout", overrides=SMALL)
+    config = resolve_config("breakout", overrides={**SMALL, "env": {"num_envs": num_envs}})
     one_go = _fresh_trainer(config)
     one_go.run(400, progress=False)
 
