@@ -179,7 +179,7 @@ def _short_run(
                 "hidden_units": 16,
                 "precision": precision,
             },
-            "replay": {"capacity": 500, "warmup_steps": 40},
+            "replay": {"capacity": 500, "warmup_steps": 40 if num_envs < 4 else 60},
             "exploration": {"epsilon_decay_steps": 100},
             "train": {"log_every": 50},
             "env": {"num_envs": num_envs},
@@ -210,7 +210,7 @@ def test_overlapped_updates_are_deterministic_and_act_one_update_behind(precisio
     second = _short_run(True, precision=precision, num_envs=num_envs)
     for a, b in zip(first.online.get_weights(), second.online.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert first.updates == second.updates == 60
+    assert first.updates == second.updates == (60 if num_envs < 4 else 50)
 
 
 def test_with_overlap_the_agent_acts_with_the_weights_from_before_the_running_update():

@@ -94,13 +94,15 @@ def test_resume_through_a_pickled_checkpoint_is_exact(num_envs: int) -> None:
 # ---------------------------------------------------------------------- pipeline level
 @pytest.fixture(scope="module")
 def pong_runs(zenml_client: Client) -> dict[str, Any]:
-    """Two real pipeline runs on Pong (a game no other test checkpoints): a 300-step run
-    checkpointing every 100 steps (keeps the newest 2 of 100, 200, 300), and its continuation."""
+    """Two real pipeline runs on Pong (a game no other test checkpoints), two games side by
+    side: a 300-step run checkpointing every 100 steps (keeps the newest 2 of 100, 200, 300),
+    and its continuation."""
     from pipelines import train_pipeline
 
     overrides = {
         **SMALL,
         "train": {**SMALL["train"], "steps": 300, "checkpoint_every": 100},
+        "env": {"num_envs": 2},
     }
     config = resolve_config("atari:Pong", overrides=overrides)
     first = train_pipeline.with_options(run_name="pong_first")(config=config)
@@ -132,6 +134,7 @@ def test_checkpoints_are_versioned_and_old_data_deleted(pong_runs: dict[str, Any
     loaded = versions[0].load()
     assert isinstance(loaded, TrainingCheckpoint)
     assert loaded.agent_step == 300 and len(loaded.buffer) == 300
+    assert loaded.game.num_envs == loaded.buffer.lanes == 2
     assert loaded.frame_number == versions[0].run_metadata["frame_number"] > 300
 
 

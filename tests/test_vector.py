@@ -141,6 +141,7 @@ def test_a_vector_of_games_that_differ_is_refused():
     [
         ({"train": {"steps": 1_001}}, r"train.steps=1001 is not a multiple of env.num_envs=4"),
         ({"train": {"steps_per_run": 998}}, r"train.steps_per_run=998 is not a multiple"),
+        ({"replay": {"warmup_steps": 52}}, r"replay.warmup_steps=52 is too short .* at least 53"),
     ],
 )
 def test_counts_that_do_not_divide_among_the_games_are_refused(overrides, message):
