@@ -188,12 +188,14 @@ class Trainer:
         """Train for ``steps`` agent steps, or until ``should_stop`` says so.
 
         Args:
-            steps: Agent steps to take.
+            steps: Agent steps to take (all games' together: a multiple of the number of
+                games played side by side).
             progress: ``True`` draws a bar, ``False`` is silent; by default a bar in a terminal
                 and a plain line every tenth of the run elsewhere (a bar needs the trainer's
                 ``progress_bar``; without one, a plain line every tenth unless ``False``).
-            callback: Called after every agent step with the trainer (checkpointing, tests).
-            should_stop: Polled after every agent step (and its callback); True ends the loop
+            callback: Called after every agent step (every step of all the games, when several
+                play side by side) with the trainer (checkpointing, tests).
+            should_stop: Polled after every such step (and its callback); True ends the loop
                 with the step complete, the running update finished.
 
         Returns:

@@ -3,6 +3,9 @@ hardware under ``auto``."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -69,3 +72,44 @@ def test_float32_and_bfloat16_agents_share_one_weight_layout() -> None:
     bf16.online.set_weights(fp32.online.get_weights())
     for a, b in zip(fp32.online.get_weights(), bf16.online.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+ONEDNN_PROBE = """
+import os, sys
+seen = []
+class Probe:
+    def find_spec(self, name, path, target=None):
+        if name == "tensorflow" and not seen:
+            seen.append(os.environ.get("TF_ENABLE_ONEDNN_OPTS"))
+        return None
+sys.meta_path.insert(0, Probe())
+import {module}
+import tensorflow
+print(seen[0])
+"""
+
+
+@pytest.mark.parametrize(
+    "module", ["steps", "materializers", "agents.dqn", "steps.build_dqn", "run_pipeline"]
+)
+def test_tensorflow_loads_with_onednn_on_from_every_entry_point(module, tmp_path):
+    """On CPUs without AVX-512 VNNI/BF16 or AMX TensorFlow leaves oneDNN off unless told: the
+    switch must be set before TensorFlow loads, whichever module a process imports first."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(root))
+    probe = tmp_path / "probe.py"  # a script: ZenML's steps need a main module with a file
+    probe.write_text(ONEDNN_PROBE.format(module=module))
+    result = subprocess.run(
+        [sys.executable, str(probe)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "1"
