@@ -290,3 +290,21 @@ def test_sigterm_writes_a_checkpoint_and_the_printed_command_resumes(
     train = run.steps["train"].run_metadata
     assert train["agent_steps"] == target
     assert train["frame_number"] > point.frame_number
+
+
+def test_resuming_with_another_number_of_games_is_refused_before_the_run(
+    pong_runs: dict[str, Any],
+) -> None:
+    """The checkpoint interleaves two games in its buffer: a run with one cannot continue it."""
+    from steps.checkpointing import resume_point_for
+
+    base = pong_runs["config"]
+    config = base.model_copy(
+        update={
+            "resume": "pong_first",
+            "train": base.train.model_copy(update={"steps": 1_000}),
+            "env": base.env.model_copy(update={"num_envs": 1}),
+        }
+    )
+    with pytest.raises(ResumeError, match=r"env\.num_envs=2 \(this run has 1\)"):
+        resume_point_for(config)
