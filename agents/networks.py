@@ -447,14 +447,7 @@ class NumpyQNetwork:
         for name in self._convolutions:
             kernel, bias = self._params[name]
             x = _conv_relu(x, kernel, bias, self._strides[name])
-        features = x.reshape(-1)
-        if self.dueling:
-            value = self._dense(self._dense(features, "value_hidden", relu=True), "value")
-            advantage = self._dense(
-                self._dense(features, "advantage_hidden", relu=True), "advantage"
-            )
-            return value + advantage - advantage.mean()
-        return self._dense(self._dense(features, "hidden", relu=True), "q_values")
+        return self._head(x.reshape(-1))
 
     def batch(self, observations: np.ndarray) -> np.ndarray:
         """Q-values of a batch of observations, ``(N, actions)``: one matrix product per layer
@@ -463,13 +456,16 @@ class NumpyQNetwork:
         for name in self._convolutions:
             kernel, bias = self._params[name]
             x = _conv_relu(x, kernel, bias, self._strides[name], batched=True)
-        features = x.reshape(len(x), -1)
+        return self._head(x.reshape(len(x), -1))
+
+    def _head(self, features: np.ndarray) -> np.ndarray:
+        """Q-values from the flat features of one observation or of a batch (last axis)."""
         if self.dueling:
             value = self._dense(self._dense(features, "value_hidden", relu=True), "value")
             advantage = self._dense(
                 self._dense(features, "advantage_hidden", relu=True), "advantage"
             )
-            return value + advantage - advantage.mean(axis=1, keepdims=True)
+            return value + advantage - advantage.mean(axis=-1, keepdims=True)
         return self._dense(self._dense(features, "hidden", relu=True), "q_values")
 
     def _dense(self, x: np.ndarray, name: str, relu: bool = False) -> np.ndarray:
