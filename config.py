@@ -273,6 +273,27 @@ class RunConfig(ConfigModel):
                 f"dqn.batch_size={self.dqn.batch_size} exceeds replay.capacity="
                 f"{self.replay.capacity}; use a batch no larger than the buffer"
             )
+        lanes = self.env.num_envs
+        # the first sample needs a full stack and an n-step window written, in every game
+        first_sample = (getattr(self.env, "frame_stack", 1) - 1 + self.dqn.n_step) * lanes + 1
+        if self.replay.warmup_steps < first_sample:
+            raise ValueError(
+                f"replay.warmup_steps={self.replay.warmup_steps} is too short to sample: with "
+                f"dqn.n_step={self.dqn.n_step} and {lanes} game(s) side by side the first "
+                f"sample needs {first_sample} transitions; use a warm-up of at least "
+                f"{first_sample}"
+            )
+        counts = {
+            "train.steps": self.train.steps,
+            "train.steps_per_run": self.train.steps_per_run,
+        }
+        for key, value in counts.items():
+            if value is not None and value % lanes:
+                raise ValueError(
+                    f"{key}={value} is not a multiple of env.num_envs={lanes}: each step of "
+                    f"the {lanes} games side by side takes {lanes} agent steps; use a multiple "
+                    f"of {lanes}"
+                )
         if self.dqn.mirror_augment and not self.env.mirror_symmetric:
             allowed = ", ".join(spec.kind for spec in SPECS if spec.config.mirror_symmetric)
             raise ValueError(

@@ -33,6 +33,7 @@ from config import (
     resume_command,
 )
 from envs.registry import check_game_assets, find_game, game_choices, rom_file_games
+from envs.spec import MAX_NUM_ENVS
 
 if TYPE_CHECKING:
     from agents.interrupts import StopRequested
@@ -116,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--buffer-size", type=_int_flag("--buffer-size"), help="replay capacity")
     parser.add_argument(
+        "--num-envs",
+        type=_int_flag("--num-envs", 1, MAX_NUM_ENVS),
+        help=f"games played side by side in training, 1-{MAX_NUM_ENVS} (default 1); --steps "
+        "still counts one game's steps",
+    )
+    parser.add_argument(
         "--run-name",
         type=_checked("--run-name", check_run_name),
         help="ZenML run name (default: generated): letters, digits, _ . -, and ZenML's "
@@ -179,6 +186,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides.setdefault("train", {})["steps"] = args.steps
     if args.buffer_size is not None:
         overrides.setdefault("replay", {})["capacity"] = args.buffer_size
+    if args.num_envs is not None:
+        overrides.setdefault("env", {})["num_envs"] = args.num_envs
     if args.seed is not None:
         overrides["seed"] = args.seed
     if args.run_name is not None:

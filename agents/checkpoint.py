@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from agents.dqn import DQNAgent
     from agents.environment import Environment
     from agents.replay import ReplayBuffer
+    from agents.vector import GameVector
 
 CHECKPOINT_FORMAT = 1
 """Version of the checkpoint's fields; bump when they change."""
@@ -69,7 +70,7 @@ class TrainingCheckpoint:
     """
 
     config: dict[str, Any]
-    game: Environment
+    game: Environment | GameVector
     agent: DQNAgent
     buffer: ReplayBuffer
     history: dict[str, list[Any]]
@@ -99,14 +100,15 @@ class TrainingCheckpoint:
         from agents.dqn import DQNAgent
         from agents.environment import Environment
         from agents.replay import ReplayBuffer
+        from agents.vector import GameVector
 
         reader = StateReader(state, "TrainingCheckpoint", CHECKPOINT_FORMAT)
         config = reader.raw("config")
         check_plain_values(config, reader.failing("config"))
         if type(config) is not dict or type(config.get("game")) is not str:
             raise reader.error("config", "must be a run config dict with a 'game' name")
-        parts = {
-            "game": (Environment, "game wrapper"),
+        parts: dict[str, tuple[type | tuple[type, ...], str]] = {
+            "game": ((Environment, GameVector), "game wrapper or GameVector"),
             "agent": (DQNAgent, "DQNAgent"),
             "buffer": (ReplayBuffer, "ReplayBuffer"),
         }
@@ -137,6 +139,7 @@ class TrainingCheckpoint:
             ("buffer", "num_actions", buffer.num_actions, game.num_actions),
             ("buffer", "stack", buffer.stack, game.frame_stack),
             ("buffer", "frame_shape", buffer.frame_shape, observation_shape[1:]),
+            ("buffer", "lanes", buffer.lanes, getattr(game, "num_envs", 1)),
         ]
         for key, name, found, expected in mismatches:
             if found != expected:

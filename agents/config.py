@@ -140,6 +140,13 @@ class DQNConfig(ConfigModel):
     jit_compile: bool = False
     """Compile the update with XLA (faster on some CPUs, slower to start)."""
 
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    """What the Q-network computes in: ``bfloat16`` (Keras's mixed policy: bf16 layers,
+    float32 weights, optimizer and Q-values, so targets and loss are float32) or
+    ``float32``; ``auto`` picks bf16 where the hardware runs it natively (a CPU with AMX or
+    AVX-512 BF16, a GPU of compute capability 8.0 or newer) and float32 elsewhere, where
+    bf16 would be emulated and slower. Decided on the machine that builds the network."""
+
     overlap_updates: bool = True
     """Run each gradient update in a background thread while the agent keeps playing; the
     agent then acts with the weights from before the running update (one update behind).

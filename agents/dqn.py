@@ -226,6 +226,36 @@ class DQNAgent:
             q = np.where(action_mask, q, -np.inf)
         return int(np.argmax(q))
 
+    def act_batch(
+        self,
+        observations: list[np.ndarray],
+        epsilon: float,
+        action_masks: list[np.ndarray | None],
+    ) -> list[int]:
+        """Epsilon-greedy actions for several games (``env.num_envs``) with one forward pass.
+
+        The exploration draws are made game by game in order, from the agent's RNG; the
+        greedy games' Q-values come from one batched pass. One game is :meth:`act` exactly.
+        """
+        if len(observations) == 1:
+            return [self.act(observations[0], epsilon, action_masks[0])]
+        rng = self.rng
+        actions: list[int | None] = []
+        for mask in action_masks:
+            if rng.random() < epsilon:
+                legal = np.arange(self.num_actions) if mask is None else np.flatnonzero(mask)
+                actions.append(int(legal[rng.integers(len(legal))]))
+            else:
+                actions.append(None)
+        greedy = [i for i, action in enumerate(actions) if action is None]
+        if greedy:
+            q = self._acting.batch(np.stack([observations[i] for i in greedy]))
+            for row, i in enumerate(greedy):
+                mask = action_masks[i]
+                values = q[row] if mask is None else np.where(mask, q[row], -np.inf)
+                actions[i] = int(np.argmax(values))
+        return [int(action) for action in actions if action is not None]
+
     def learn(self, batch: ReplayBatch) -> tuple[float, float]:
         """One gradient update on a replay batch, finished before returning.
 

@@ -39,8 +39,11 @@ class Learner(Protocol):
         """The exploration rate of the last :meth:`act` (reported in the curves)."""
         ...
 
-    def act(self, observation: np.ndarray, action_mask: np.ndarray | None) -> int:
-        """The action to play in ``observation`` (exploring as the algorithm does)."""
+    def act(
+        self, observations: list[np.ndarray], action_masks: list[np.ndarray | None]
+    ) -> list[int]:
+        """The action to play in each game's observation (exploring as the algorithm does);
+        one game's observation alone when a single game is played."""
         ...
 
     def observe(
@@ -108,9 +111,12 @@ class DQNLearner:
     def epsilon(self) -> float:
         return self._epsilon
 
-    def act(self, observation: np.ndarray, action_mask: np.ndarray | None) -> int:
+    def act(
+        self, observations: list[np.ndarray], action_masks: list[np.ndarray | None]
+    ) -> list[int]:
+        # all games of one vector step explore at the schedule's value where the step begins
         self._epsilon = self.schedule(self.agent.steps)
-        return self.agent.act(observation, self._epsilon, action_mask)
+        return self.agent.act_batch(observations, self._epsilon, action_masks)
 
     def observe(
         self,

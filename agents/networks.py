@@ -11,6 +11,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits
 
 from agents.config import NATURE_CNN_MIN_PIXELS
+from agents.precision import dtype_policy, resolve_precision
 
 if TYPE_CHECKING:
     from agents.config import DQNConfig
@@ -65,6 +66,19 @@ def q_network_for(
 ) -> keras.Model:
     """Build the Q-network a learner config asks for (the one place that maps config to
     architecture: the ``build_dqn`` step and the agent's target network both use it)."""
+    precision = resolve_precision(config.precision)
+    with dtype_policy(precision):
+        model = _build(config, observation_shape, num_actions, name)
+    if precision == "float32":
+        return model
+    # the Q-values leave the network as float32: TD targets and the loss stay float32
+    q_values = layers.Activation("linear", dtype="float32", name="q_values_float32")(model.output)
+    return keras.Model(model.input, q_values, name=name)
+
+
+def _build(
+    config: DQNConfig, observation_shape: tuple[int, ...], num_actions: int, name: str
+) -> keras.Model:
     kind = resolve_network(config.network, observation_shape, num_actions)
     if kind in ("drop_afterstates", "drop_afterstates_lines"):
         return build_afterstate_network(
@@ -433,13 +447,25 @@ class NumpyQNetwork:
         for name in self._convolutions:
             kernel, bias = self._params[name]
             x = _conv_relu(x, kernel, bias, self._strides[name])
-        features = x.reshape(-1)
+        return self._head(x.reshape(-1))
+
+    def batch(self, observations: np.ndarray) -> np.ndarray:
+        """Q-values of a batch of observations, ``(N, actions)``: one matrix product per layer
+        for all of them (acting for ``env.num_envs`` games at once)."""
+        x = np.moveaxis(observations, 1, -1).astype(np.float32) * self._scale
+        for name in self._convolutions:
+            kernel, bias = self._params[name]
+            x = _conv_relu(x, kernel, bias, self._strides[name], batched=True)
+        return self._head(x.reshape(len(x), -1))
+
+    def _head(self, features: np.ndarray) -> np.ndarray:
+        """Q-values from the flat features of one observation or of a batch (last axis)."""
         if self.dueling:
             value = self._dense(self._dense(features, "value_hidden", relu=True), "value")
             advantage = self._dense(
                 self._dense(features, "advantage_hidden", relu=True), "advantage"
             )
-            return value + advantage - advantage.mean()
+            return value + advantage - advantage.mean(axis=-1, keepdims=True)
         return self._dense(self._dense(features, "hidden", relu=True), "q_values")
 
     def _dense(self, x: np.ndarray, name: str, relu: bool = False) -> np.ndarray:
@@ -465,6 +491,10 @@ class NumpyPlacementNetwork(NumpyQNetwork):
         x = self._dense(self._dense(x, "hidden1", relu=True), "hidden2", relu=True)
         return self._dense(x, "afterstate_value")[:, 0]
 
+    def batch(self, observations: np.ndarray) -> np.ndarray:
+        """Q-values of a batch of observations, one at a time (placements differ per state)."""
+        return np.stack([self(observation) for observation in observations])
+
 
 _BLAS_LIMITED = False
 
@@ -482,11 +512,17 @@ def _single_threaded_blas() -> None:
         _BLAS_LIMITED = True
 
 
-def _conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
-    """A 'valid' Conv2D + ReLU on one (H, W, C) image as one matrix product (im2col)."""
+def _conv_relu(
+    x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, batched: bool = False
+) -> np.ndarray:
+    """A 'valid' Conv2D + ReLU on one (H, W, C) image, or a batch (N, H, W, C) of them, as one
+    matrix product (im2col)."""
     kernel_h, kernel_w, channels, filters = kernel.shape
-    windows = sliding_window_view(x, (kernel_h, kernel_w), axis=(0, 1))[::stride, ::stride]
-    out_h, out_w = windows.shape[:2]
-    columns = windows.transpose(0, 1, 3, 4, 2).reshape(out_h * out_w, -1)
+    lead = 1 if batched else 0
+    windows = sliding_window_view(x, (kernel_h, kernel_w), axis=(lead, lead + 1))
+    windows = windows[:, ::stride, ::stride] if batched else windows[::stride, ::stride]
+    outer = windows.shape[: lead + 2]
+    axes = (*range(lead + 2), lead + 3, lead + 4, lead + 2)
+    columns = windows.transpose(axes).reshape(int(np.prod(outer)), -1)
     out = columns @ kernel.reshape(kernel_h * kernel_w * channels, filters) + bias
-    return np.maximum(out, 0.0).reshape(out_h, out_w, filters)
+    return np.maximum(out, 0.0).reshape(*outer, filters)

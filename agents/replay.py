@@ -19,12 +19,16 @@ from agents.validation import (
 if TYPE_CHECKING:
     from agents.config import RunSettings
     from agents.environment import Environment
+    from agents.vector import GameVector
 
 STATE_FORMAT = 1
 """Version of the pickled buffer state; bump when its keys change."""
 
 MAX_FRAME_DIMS = 3
 """Most axes a stored frame has (frames are images or boards: 2)."""
+
+MAX_LANES = 1024
+"""Most games a pickled buffer may interleave (``env.num_envs`` is far below)."""
 
 MAX_TRANSITIONS = 2**40
 """Largest capacity or transition count a pickled buffer may declare (memory decides first)."""
@@ -93,9 +97,12 @@ def buffer_nbytes(
     return capacity * per_slot
 
 
-def replay_buffer_for(config: RunSettings, game: Environment) -> ReplayBuffer:
+def replay_buffer_for(
+    config: RunSettings, game: Environment | GameVector, lanes: int | None = None
+) -> ReplayBuffer:
     """The empty buffer a run needs: capacity from the config, frame layout and action
-    masking from the game, n-step and discount from the learner's config."""
+    masking from the game, n-step and discount from the learner's config, and one lane per
+    game played side by side (``lanes``, by default the game vector's size)."""
     shape = tuple(game.observation_space.shape or ())
     return ReplayBuffer(
         capacity=config.replay.capacity,
@@ -105,6 +112,7 @@ def replay_buffer_for(config: RunSettings, game: Environment) -> ReplayBuffer:
         n_step=config.dqn.n_step,
         gamma=config.dqn.gamma,
         store_action_masks=game.masks_actions,
+        lanes=getattr(game, "num_envs", 1) if lanes is None else lanes,
     )
 
 
@@ -125,6 +133,12 @@ class ReplayBuffer:
     comes first. Samples whose window is cut by a truncation, reaches past the newest
     transition, or whose stack needs a frame already overwritten are never drawn.
 
+    With ``lanes`` games played side by side (``env.num_envs``), their transitions interleave:
+    transition ``t`` belongs to game ``t % lanes`` and the next transition of the same game is
+    ``t + lanes``. Stacks and n-step windows step by ``lanes``, so they never mix games; each
+    game's episode starts still cut its stacks. The trainer adds one transition per game per
+    step of the vector, in game order.
+
     Args:
         capacity: Transitions kept.
         frame_shape: Shape of one frame, e.g. ``(84, 84)``.
@@ -135,6 +149,7 @@ class ReplayBuffer:
         store_action_masks: Keep each state's legal-action mask (turn-based games), so the
             target's max ranges over legal next actions only.
         frame_dtype: dtype of stored frames.
+        lanes: Games whose transitions interleave (1: one game).
     """
 
     def __init__(
@@ -147,9 +162,12 @@ class ReplayBuffer:
         gamma: float = 0.99,
         store_action_masks: bool = False,
         frame_dtype: np.dtype | type = np.uint8,
+        lanes: int = 1,
     ):
         if not isinstance(capacity, int | np.integer) or capacity < 1:
             raise ValueError(f"capacity={capacity!r} must be a positive integer")
+        if not isinstance(lanes, int | np.integer) or lanes < 1:
+            raise ValueError(f"lanes={lanes!r} must be a positive integer (games side by side)")
         if stack < 1:
             raise ValueError(f"stack={stack!r} must be at least 1")
         if n_step < 1:
@@ -158,10 +176,11 @@ class ReplayBuffer:
             raise ValueError(f"gamma={gamma!r} must be in (0, 1]")
         if num_actions < 1:
             raise ValueError(f"num_actions={num_actions!r} must be at least 1")
-        if capacity <= stack + n_step:
+        if capacity <= (stack + n_step) * lanes:
             raise ValueError(
-                f"capacity={capacity} is too small for stack={stack} and n_step={n_step}; "
-                f"use a capacity above {stack + n_step}"
+                f"capacity={capacity} is too small for stack={stack} and n_step={n_step} "
+                f"with {lanes} game(s) side by side; use a capacity above "
+                f"{(stack + n_step) * lanes}"
             )
         self.capacity = int(capacity)
         self.frame_shape = tuple(int(d) for d in frame_shape)
@@ -171,6 +190,7 @@ class ReplayBuffer:
         self.gamma = float(gamma)
         self.store_action_masks = bool(store_action_masks)
         self.frame_dtype = np.dtype(frame_dtype)
+        self.lanes = int(lanes)
         self._allocate()
         self.added = 0
         """Transitions added since creation (absolute index of the next transition)."""
@@ -251,7 +271,7 @@ class ReplayBuffer:
     def stacked(self, indices: np.ndarray) -> np.ndarray:
         """Observations ``s_t`` for absolute indices, stacks clamped at episode starts."""
         indices = np.asarray(indices, dtype=np.int64)
-        window = indices[:, None] - np.arange(self.stack - 1, -1, -1)[None, :]
+        window = indices[:, None] - self.lanes * np.arange(self.stack - 1, -1, -1)[None, :]
         starts = self._episode_start[window % self.capacity]
         # The newest episode start inside the window (or -1): earlier positions repeat it.
         latest_start = np.where(starts, window, -1).max(axis=1, keepdims=True)
@@ -266,7 +286,7 @@ class ReplayBuffer:
     def _windows(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Validity, n-step returns, discounts and bootstrap indices for indices ``t``."""
         offsets = np.arange(self.n_step)
-        window = t[:, None] + offsets[None, :]
+        window = t[:, None] + self.lanes * offsets[None, :]
         written = window < self.added
         slots = window % self.capacity
         terminal = self._terminal[slots] & written
@@ -276,9 +296,9 @@ class ReplayBuffer:
         ends_in_terminal = has_stop & terminal[np.arange(len(t)), first_stop]
         included = offsets[None, :] <= first_stop[:, None]
         returns = (self._rewards[slots] * self._discount_powers * included).sum(axis=1)
-        bootstrap_index = t + self.n_step
+        bootstrap_index = t + self.n_step * self.lanes
         valid = (
-            (t >= self.oldest + self.stack - 1)
+            (t >= self.oldest + (self.stack - 1) * self.lanes)
             & (t < self.added)
             # a truncation inside the window leaves no state to bootstrap from
             & ~(has_stop & ~ends_in_terminal)
@@ -295,7 +315,7 @@ class ReplayBuffer:
         Raises:
             RuntimeError: If no transition is valid yet.
         """
-        low = self.oldest + self.stack - 1
+        low = self.oldest + (self.stack - 1) * self.lanes
         if self.added <= low:
             raise RuntimeError(
                 f"cannot sample: {self.added} transitions stored, need more than {low}"
@@ -349,6 +369,7 @@ class ReplayBuffer:
             "gamma": self.gamma,
             "store_action_masks": self.store_action_masks,
             "frame_dtype": self.frame_dtype.str,
+            "lanes": self.lanes,
             "added": self.added,
             "arrays": arrays,
         }
@@ -376,7 +397,9 @@ class ReplayBuffer:
         frame_dtype = np.dtype(
             reader.text("frame_dtype", [dtype.str for dtype in PLAIN_DTYPES.values()])
         )
-        capacity = reader.integer("capacity", stack + n_step + 1, MAX_TRANSITIONS)
+        # buffers pickled before vectorized acting hold one game
+        lanes = reader.integer("lanes", 1, MAX_LANES) if reader.has("lanes") else 1
+        capacity = reader.integer("capacity", (stack + n_step) * lanes + 1, MAX_TRANSITIONS)
         needed = buffer_nbytes(
             capacity, tuple(frame_shape), num_actions, store_action_masks, frame_dtype
         )
@@ -416,6 +439,7 @@ class ReplayBuffer:
                 gamma=gamma,
                 store_action_masks=store_action_masks,
                 frame_dtype=frame_dtype,
+                lanes=lanes,
             )
         self.added = added
         self._frames[:filled] = frames

@@ -23,6 +23,7 @@ from agents.history import TrainingHistory
 from agents.interrupts import GracefulInterrupt
 from agents.learner import DQNLearner, Learner
 from agents.replay import ReplayBuffer
+from agents.vector import GameVector, lane_seed
 
 
 class ProgressBar(Protocol):
@@ -106,7 +107,8 @@ class Trainer:
     weights as N + M steps in one go (with TensorFlow op determinism on).
 
     Args:
-        game: The environment (reset by the caller or reset here on first use).
+        game: The environment (reset by the caller or reset here on first use), or a
+            :class:`agents.vector.GameVector` of ``env.num_envs`` games played side by side.
         agent: The DQN agent (what :meth:`checkpoint` saves).
         buffer: The replay buffer (what :meth:`checkpoint` saves).
         config: The run's configuration.
@@ -118,7 +120,7 @@ class Trainer:
 
     def __init__(
         self,
-        game: Environment,
+        game: Environment | GameVector,
         agent: DQNAgent,
         buffer: ReplayBuffer,
         config: RunSettings,
@@ -127,6 +129,12 @@ class Trainer:
         learner: Learner | None = None,
     ):
         self.game = game
+        self.games: list[Environment] = list(game.games) if isinstance(game, GameVector) else [game]
+        if buffer.lanes != len(self.games):
+            raise ValueError(
+                f"the replay buffer interleaves {buffer.lanes} game(s) but the trainer plays "
+                f"{len(self.games)}; size both from env.num_envs"
+            )
         self.agent = agent
         self.buffer = buffer
         self.config = config
@@ -180,12 +188,14 @@ class Trainer:
         """Train for ``steps`` agent steps, or until ``should_stop`` says so.
 
         Args:
-            steps: Agent steps to take.
+            steps: Agent steps to take (all games' together: a multiple of the number of
+                games played side by side).
             progress: ``True`` draws a bar, ``False`` is silent; by default a bar in a terminal
                 and a plain line every tenth of the run elsewhere (a bar needs the trainer's
                 ``progress_bar``; without one, a plain line every tenth unless ``False``).
-            callback: Called after every agent step with the trainer (checkpointing, tests).
-            should_stop: Polled after every agent step (and its callback); True ends the loop
+            callback: Called after every agent step (every step of all the games, when several
+                play side by side) with the trainer (checkpointing, tests).
+            should_stop: Polled after every such step (and its callback); True ends the loop
                 with the step complete, the running update finished.
 
         Returns:
@@ -193,17 +203,25 @@ class Trainer:
         """
         if steps < 1:
             raise ValueError(f"steps={steps!r} must be a positive number of agent steps")
-        observation = self._first_observation()
-        episode_start = self.game.episode_steps == 0
+        lanes = len(self.games)
+        if steps % lanes:
+            raise ValueError(
+                f"steps={steps} must be a multiple of the {lanes} games played side by side "
+                "(env.num_envs)"
+            )
+        observations = self._first_observations()
+        starts = [game.episode_steps == 0 for game in self.games]
         interval = _Interval(time.perf_counter(), self.learner.steps)
         report = _Report(self.progress_bar(steps, "step", "train", progress), steps, progress)
         report.first_step = self.learner.steps
+        log_every = self.config.train.log_every
         try:
-            for _ in range(steps):
-                observation, episode_start = self._step(observation, episode_start)
-                if self.learner.steps % self.config.train.log_every == 0:
+            for _ in range(steps // lanes):
+                before = self.learner.steps
+                self._step(observations, starts)
+                if self.learner.steps // log_every > before // log_every:
                     self._log_curves(interval)
-                report.bar.update(1)
+                report.bar.update(lanes)
                 if callback is not None:
                     callback(self)
                 self._report(report)
@@ -214,36 +232,51 @@ class Trainer:
             report.bar.close()
         return self.history
 
-    def _first_observation(self) -> np.ndarray:
-        """The observation to act on: a fresh episode (seeded on a new agent) or the current."""
-        if self.game.needs_reset:
-            seed = self.config.seed if self.learner.steps == 0 else None
-            observation, _ = self.game.reset(seed=seed)
-            return observation
-        return self.game.current_observation()
+    def _first_observations(self) -> list[np.ndarray]:
+        """Each game's observation to act on: a fresh episode (seeded on a new agent, each
+        game from its own seed, :func:`agents.vector.lane_seed`) or the current one."""
+        observations = []
+        for lane, game in enumerate(self.games):
+            if game.needs_reset:
+                seed = lane_seed(self.config.seed, lane) if self.learner.steps == 0 else None
+                observations.append(game.reset(seed=seed)[0])
+            else:
+                observations.append(game.current_observation())
+        return observations
 
-    def _step(self, observation: np.ndarray, episode_start: bool) -> tuple[np.ndarray, bool]:
-        """One agent step: act, play, let the learner observe; a new episode when one ends.
+    def _step(self, observations: list[np.ndarray], starts: list[bool]) -> None:
+        """One agent step in every game: act for all at once, then each game plays, its
+        transition is observed (in game order: the buffer interleaves them) and a finished
+        episode is recorded and a new one begun.
 
-        Returns:
-            The next observation to act on and whether it starts an episode.
+        ``observations`` and ``starts`` (whether each observation starts an episode) are
+        updated in place for the next step.
         """
-        game, learner = self.game, self.learner
-        mask = game.action_mask() if game.masks_actions else None
-        action = learner.act(observation, mask)
-        next_observation, reward, terminated, truncated, info = game.step(action)
-        learner.observe(
-            observation, action, float(reward), terminated, truncated, info, mask, episode_start
-        )
-        if not (terminated or truncated):
-            return next_observation, False
-        self._end_episode(float(info["score"]))
-        observation, _ = game.reset()
-        return observation, True
+        games, learner = self.games, self.learner
+        masks = [game.action_mask() if game.masks_actions else None for game in games]
+        actions = learner.act(observations, masks)
+        for lane, game in enumerate(games):
+            action = actions[lane]
+            next_observation, reward, terminated, truncated, info = game.step(action)
+            learner.observe(
+                observations[lane],
+                action,
+                float(reward),
+                terminated,
+                truncated,
+                info,
+                masks[lane],
+                starts[lane],
+            )
+            ended = terminated or truncated
+            if ended:
+                self._end_episode(game, float(info["score"]))
+                next_observation, _ = game.reset()
+            observations[lane], starts[lane] = next_observation, ended
 
-    def _end_episode(self, score: float) -> None:
+    def _end_episode(self, game: Environment, score: float) -> None:
         """Record the finished episode and tell the game (a league may admit a snapshot)."""
-        game, history, steps = self.game, self.history, self.learner.steps
+        history, steps = self.history, self.learner.steps
         history.episode_scores.append(score)
         history.episode_steps.append(game.episode_steps)
         history.episode_end_steps.append(steps)
@@ -327,17 +360,21 @@ def train_with_checkpoints(
         The labels of the checkpoints saved, oldest first.
     """
     saved: list[str] = []
+    saved_at = [trainer.agent.steps]
 
     def scheduled(current: Trainer) -> None:
-        if current.agent.steps % checkpoint_every == 0:
+        # with several games side by side a step may pass a multiple rather than land on it
+        steps = current.agent.steps
+        if steps // checkpoint_every > saved_at[0] // checkpoint_every:
             with interrupt.protect():
-                saved.append(save(current.agent.steps >= target_steps))
+                saved.append(save(steps >= target_steps))
+            saved_at[0] = steps
 
     remaining = target_steps - trainer.agent.steps
     if remaining > 0 and not interrupt.poll():
         trainer.run(remaining, progress, callback=scheduled, should_stop=interrupt.poll)
     with interrupt.protect():
-        if not saved or trainer.agent.steps % checkpoint_every != 0:
+        if not saved or saved_at[0] != trainer.agent.steps:
             saved.append(save(True))
     return saved
 

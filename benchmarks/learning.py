@@ -5,6 +5,8 @@
     python benchmarks/learning.py --steps 50000 --seed 1
     python benchmarks/learning.py --game tetris --minutes 30        # Tetris's learning target
     python benchmarks/learning.py --game connect4 --minutes 30      # Connect Four's
+    python benchmarks/learning.py --game breakout --precision bfloat16 --curve bf16.json
+    python benchmarks/learning.py --num-envs 4                      # four games side by side
 
 Uses the plain-Python core (no ZenML), the same code the pipeline's ``train`` and ``evaluate``
 steps call, and prints the evaluation table, the agent's and the random policy's mean score on
@@ -24,10 +26,11 @@ if str(ROOT) not in sys.path:
 
 from agents import DQNAgent, Trainer, replay_buffer_for  # noqa: E402
 from agents.evaluation import summarize  # noqa: E402
+from agents.precision import resolve_precision  # noqa: E402
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
 from envs.evaluation import evaluate_against_baselines, evaluation_report  # noqa: E402
-from envs.registry import spec_for  # noqa: E402
+from envs.registry import spec_for, training_games  # noqa: E402
 from reporting.progress import progress_bar  # noqa: E402
 
 
@@ -43,6 +46,13 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--precision", choices=["auto", "float32", "bfloat16"], help="override dqn.precision"
+    )
+    parser.add_argument("--num-envs", type=int, help="override env.num_envs")
+    parser.add_argument(
+        "--curve", type=Path, default=None, help="write the training history (JSON) here"
+    )
+    parser.add_argument(
         "--save-agent", type=Path, default=None, help="pickle the trained agent to this file"
     )
     args = parser.parse_args()
@@ -53,30 +63,43 @@ def main() -> int:
     overrides: dict = {"seed": args.seed}
     if args.steps:
         overrides["train"] = {"steps": args.steps}
+    if args.precision:
+        overrides["dqn"] = {"precision": args.precision}
+    if args.num_envs:
+        overrides["env"] = {"num_envs": args.num_envs}
     config = resolve_config(game_name, args.config, overrides)
     source = args.config.name if args.config else "game defaults"
     budget = f", at most {args.minutes:g} min" if args.minutes else ""
     print(
         f"learning benchmark: {config.game}, config {source}, seed {config.seed}, "
         f"{config.train.steps:,} agent steps{budget}, train frequency "
-        f"{config.dqn.train_frequency}, overlap {config.dqn.overlap_updates}"
+        f"{config.dqn.train_frequency}, overlap {config.dqn.overlap_updates}, precision "
+        f"{config.dqn.precision} ({resolve_precision(config.dqn.precision)} here), "
+        f"{config.env.num_envs} game(s) side by side"
     )
 
     import keras
 
     keras.utils.set_random_seed(config.seed)
     game = make_game(config.env)
+    games = training_games(config.env, game)
     shape = tuple(game.observation_space.shape or ())
     agent = DQNAgent(config.dqn, shape, game.num_actions, seed=config.seed)
-    buffer = replay_buffer_for(config, game)
+    buffer = replay_buffer_for(config, games)
     started = time.perf_counter()
     deadline = started + 60 * args.minutes if args.minutes else None
-    history = Trainer(game, agent, buffer, config, progress_bar=progress_bar).run(
+    history = Trainer(games, agent, buffer, config, progress_bar=progress_bar).run(
         config.train.steps,
         progress=None,
         should_stop=(lambda: time.perf_counter() > deadline) if deadline else None,
     )
     train_seconds = time.perf_counter() - started
+    if args.curve:
+        import json
+        from dataclasses import asdict
+
+        args.curve.parent.mkdir(parents=True, exist_ok=True)
+        args.curve.write_text(json.dumps(asdict(history)))
     if args.save_agent:
         import pickle
 
@@ -91,7 +114,7 @@ def main() -> int:
     print(evaluation_report(config, results, {}))
     for line in spec_for(config.env).evaluation.targets(results):
         print(line)
-    league = game.training_metadata().get("league")
+    league = game.training_metadata().get("league")  # the first game's
     if league is not None:
         print(league_summary(league))
     summaries = {name: summarize(episodes) for name, episodes in results.items()}
@@ -105,6 +128,7 @@ def main() -> int:
         f"training episodes: {len(scores)}, mean of the last 20: "
         f"{sum(scores[-20:]) / max(len(scores[-20:]), 1):.2f}"
     )
+    print(training_curve(history.episode_end_steps, scores, agent.steps))
     print(f"evaluation: {eval_seconds:.0f} s, epsilon {config.evaluate.epsilon}")
     ratio = (
         f" (ratio {agent_summary['mean_score'] / random_summary['mean_score']:.1f}x)"
@@ -121,6 +145,16 @@ def main() -> int:
         games = len(results["agent"])
         print(f"{key.removeprefix('mean_')} per game (mean of {games}): {figures}")
     return 0
+
+
+def training_curve(end_steps: list[int], scores: list[float], steps: int, bins: int = 10) -> str:
+    """The mean training score of the episodes that ended in each tenth of the run."""
+    cells = []
+    for index in range(bins):
+        low, high = steps * index / bins, steps * (index + 1) / bins
+        inside = [s for e, s in zip(end_steps, scores, strict=True) if low < e <= high]
+        cells.append(f"{sum(inside) / len(inside):.1f}" if inside else "-")
+    return "training score by tenth of the run: " + " ".join(cells)
 
 
 def league_summary(league) -> str:  # type: ignore[no-untyped-def]

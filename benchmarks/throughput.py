@@ -28,6 +28,8 @@ What is measured:
 3. **Per-call costs** of both learners: one replay sample, one gradient update on a sampled
    batch, one greedy ``act`` (``predict`` for SB3), in milliseconds, so bottlenecks are visible;
    and the CPU-seconds each learner burns per 1000 training steps.
+4. and 5. **Games side by side** against ale-py's vector env, and **the update in float32 and
+   bfloat16** against the machine's matmul peak: see :mod:`benchmarks.speed`.
 
 The machine is shared and noisy, so each comparison interleaves several rounds (the order
 alternates from round to round) and reports the median round; both sides of a ratio come from
@@ -51,6 +53,7 @@ import gymnasium as gym
 import numpy as np
 from ale_py import ALEInterface, roms
 
+from benchmarks.speed import bench_precision, bench_vector_env
 from config import RunConfig, resolve_config
 from envs.atari.config import AtariConfig
 from envs.atari.game import FIRE_ACTION_NAME, NOOP, AtariGame
@@ -551,7 +554,7 @@ def time_our_calls(trainer: Trainer, repeats: int, budget_seconds: float) -> dic
     batch = buffer.sample(batch_size, agent.rng)  # the cost does not depend on the contents
     # learn() returns Python floats, so the update has finished when it returns.
     update_ms = time_calls(lambda: agent.learn(batch), repeats, budget_seconds)
-    observation = trainer.game.current_observation()
+    observation = trainer.games[0].current_observation()
     act_ms = time_calls(lambda: agent.act(observation, 0.0), repeats, budget_seconds)
     return {"sample": sample_ms, "update": update_ms, "act": act_ms}
 
@@ -763,6 +766,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-sb3", action="store_true", help="no Stable-Baselines3 figures")
     parser.add_argument("--skip-env", action="store_true", help="skip the environment benchmark")
     parser.add_argument("--skip-agent", action="store_true", help="skip the training benchmark")
+    parser.add_argument(
+        "--skip-vector", action="store_true", help="skip games side by side vs ale-py's vector env"
+    )
+    parser.add_argument(
+        "--skip-precision", action="store_true", help="skip the float32 vs bfloat16 update"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for actions, envs and nets")
     parser.add_argument("--env-rounds", type=int, help="interleaved env rounds")
     parser.add_argument("--env-steps", type=int, help="agent steps per engine per env round")
@@ -855,6 +864,10 @@ def main(argv: list[str] | None = None) -> None:
         bench_env(args, with_sb3, summary)
     if not args.skip_agent:
         bench_agents(args, torch, summary)
+    if not args.skip_vector:
+        bench_vector_env(args, summary)
+    if not args.skip_precision:
+        bench_precision(args, summary)
     print(
         f"\n== Summary (medians of interleaved rounds; ratio = ours/reference; "
         f"{time.perf_counter() - wall_start:.0f} s)"

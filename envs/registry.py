@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import Field
 
 from agents.config import ConfigError
+from agents.vector import GameVector
 from envs import atari, connect_four, tetris, tictactoe
 from envs.spec import EnvConfig, GameSpec
 
@@ -143,6 +144,15 @@ def wrapper_class(kind: str) -> type[GameWrapper]:
 def make_game(env_config: Any, render_mode: str | None = None) -> GameWrapper:
     """Build the wrapper for an environment config (the one factory every step uses)."""
     return wrapper_class(env_config.kind)(env_config, render_mode=render_mode)
+
+
+def training_games(env_config: Any, first: GameWrapper) -> GameWrapper | GameVector:
+    """What the trainer plays: ``first`` alone, or with ``env.num_envs - 1`` fresh games of
+    the same config beside it (each is reset from its own seed when training starts)."""
+    if env_config.num_envs == 1:
+        return first
+    more = [make_game(env_config) for _ in range(env_config.num_envs - 1)]
+    return GameVector([first, *more])
 
 
 def frame_shape(env_config: Any) -> tuple[int, ...]:

@@ -16,11 +16,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from pydantic import Field
+
 from agents.config import ConfigModel, EvalConfig
 from agents.evaluation import EpisodeResult, Policy, random_policy
 
 if TYPE_CHECKING:
     from envs.base import GameWrapper
+
+MAX_NUM_ENVS = 64
+"""Most games ``env.num_envs`` plays side by side (each holds an emulator)."""
 
 BOARD_GAME_GIF_FPS = 8
 """GIFs of board games (Tetris, Connect Four) show one frame per agent step (a placement, a
@@ -32,6 +37,15 @@ class EnvConfig(ConfigModel):
 
     kind: str
     """Which wrapper family this config is for."""
+
+    num_envs: int = Field(1, ge=1, le=MAX_NUM_ENVS)
+    """Games played side by side in training: one batched forward pass acts for all of them
+    and their transitions interleave in the replay buffer (stacks never mix games). An agent
+    step is one game's step, so ``train.steps`` and the updates per step
+    (``1 / dqn.train_frequency``) mean what they mean with one game; ``train.steps``
+    (and ``steps_per_run``) must be a multiple of it; checkpoints and log points fall on the
+    first step at or past each multiple of their interval. Evaluation plays one
+    game at a time."""
 
     mirror_symmetric: ClassVar[bool] = False
     """Whether the rules are mirror-symmetric and the actions columns, so that sampled batches

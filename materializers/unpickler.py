@@ -59,6 +59,7 @@ CORE_ARTIFACT_CLASSES: dict[tuple[str, str], str] = {
     ("agents.dqn", "DQNAgent"): "agent",
     ("agents.replay", "ReplayBuffer"): "replay buffer",
     ("agents.checkpoint", "TrainingCheckpoint"): "training checkpoint",
+    ("agents.vector", "GameVector"): "game vector",
 }
 """The RL core's classes that may appear in a payload (module, qualified name)."""
 

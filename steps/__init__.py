@@ -1,5 +1,7 @@
 """One ZenML step per file (plus the ZenML glue they share: checkpointing, registry)."""
 
+# first: sets TensorFlow's oneDNN switch (agents.ONEDNN_SWITCH) before a step loads keras
+import agents  # noqa: F401
 from steps.agent import agent
 from steps.build_dqn import build_dqn
 from steps.evaluate import evaluate

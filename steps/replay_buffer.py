@@ -23,6 +23,6 @@ def replay_buffer(
             config.replay.capacity, frame_shape, game.num_actions, game.masks_actions
         )
     )
-    buffer = replay_buffer_for(config, game_wrapper)
+    buffer = replay_buffer_for(config, game_wrapper, lanes=config.env.num_envs)
     log_metadata(metadata={"replay_preallocated_mib": round(buffer.nbytes / 2**20, 1)})
     return buffer

@@ -16,7 +16,7 @@ from agents.replay import ReplayBuffer
 from agents.training import Trainer, stop_message, train_with_checkpoints
 from config import RunConfig, resume_command, run_dir_name
 from envs.base import GameWrapper
-from envs.registry import game_slug
+from envs.registry import game_slug, training_games
 from materializers import AgentMaterializer
 from reporting.progress import progress_bar
 from reporting.tensorboard import ScalarWriter
@@ -36,14 +36,23 @@ def _trainer(
 ) -> Trainer:
     """A fresh trainer, or one continuing the resume point chosen by get_information_meta."""
     if resume is None:
-        return Trainer(game_wrapper, agent, replay_buffer, config, scalars, progress_bar)
+        games = training_games(config.env, game_wrapper)
+        return Trainer(games, agent, replay_buffer, config, scalars, progress_bar)
     loaded = load_artifact_version(resume["artifact_version_id"])
     if resume["kind"] == "checkpoint":
         assert isinstance(loaded, TrainingCheckpoint)
+        played = getattr(loaded.game, "num_envs", 1)
+        if played != config.env.num_envs:
+            raise ValueError(
+                f"env.num_envs={config.env.num_envs} does not match the checkpoint being "
+                f"resumed, which plays {played} game(s) side by side; resume with "
+                f"--num-envs {played}"
+            )
         return Trainer.from_checkpoint(loaded, config, scalars, progress_bar)
+    games = training_games(config.env, game_wrapper)
     # a finished run's agent: continual training with this run's fresh game and buffer
     assert isinstance(loaded, DQNAgent)
-    return Trainer(game_wrapper, loaded, replay_buffer, config, scalars, progress_bar)
+    return Trainer(games, loaded, replay_buffer, config, scalars, progress_bar)
 
 
 @step(enable_cache=False, output_materializers={"trained_agent": AgentMaterializer})

@@ -163,7 +163,7 @@ CASES: tuple[BadInput, ...] = (
         # sized so that, were the check gone, the run would be short and not hang a benchmark
         ("--run-name", EXISTING_RUN_NAME, "--steps", "2", "--config", CONFIG),
         (f"run_name='{EXISTING_RUN_NAME}' already exists", "{date}_{time}"),
-        config="replay: {capacity: 100, warmup_steps: 1}\n"
+        config="replay: {capacity: 100, warmup_steps: 20}\n"
         "evaluate: {episodes: 1, max_episode_frames: 100}\n"
         "train: {tensorboard_dir: null}\n",
         needs_existing_run=True,

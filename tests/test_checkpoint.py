@@ -26,7 +26,7 @@ from agents.dqn import DQNAgent
 from agents.replay import replay_buffer_for
 from agents.training import Trainer
 from config import RunConfig, resolve_config
-from envs.registry import make_game
+from envs.registry import make_game, training_games
 from materializers.safe_pickle import PAYLOAD_FILE, RestrictedUnpickler
 from steps.checkpointing import (
     PRUNED_TAG,
@@ -51,7 +51,7 @@ SMALL: dict[str, Any] = {
 
 def _fresh_trainer(config: RunConfig) -> Trainer:
     keras.utils.set_random_seed(config.seed)
-    game = make_game(config.env)
+    game = training_games(config.env, make_game(config.env))
     agent = DQNAgent(config.dqn, game.observation_space.shape, game.num_actions, seed=config.seed)
     return Trainer(game, agent, replay_buffer_for(config, game), config)
 
@@ -60,10 +60,12 @@ def _weights_equal(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
     return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-def test_resume_through_a_pickled_checkpoint_is_exact() -> None:
-    """N steps + checkpoint + restore + M steps == N + M steps: weights, counters, curves."""
+@pytest.mark.parametrize("num_envs", [1, 2])
+def test_resume_through_a_pickled_checkpoint_is_exact(num_envs: int) -> None:
+    """N steps + checkpoint + restore + M steps == N + M steps: weights, counters, curves;
+    with one game and with two side by side."""
     tf.config.experimental.enable_op_determinism()
-    config = resolve_config("breakout", overrides=SMALL)
+    config = resolve_config("breakout", overrides={**SMALL, "env": {"num_envs": num_envs}})
     one_go = _fresh_trainer(config)
     one_go.run(400, progress=False)
 
@@ -92,13 +94,15 @@ def test_resume_through_a_pickled_checkpoint_is_exact() -> None:
 # ---------------------------------------------------------------------- pipeline level
 @pytest.fixture(scope="module")
 def pong_runs(zenml_client: Client) -> dict[str, Any]:
-    """Two real pipeline runs on Pong (a game no other test checkpoints): a 300-step run
-    checkpointing every 100 steps (keeps the newest 2 of 100, 200, 300), and its continuation."""
+    """Two real pipeline runs on Pong (a game no other test checkpoints), two games side by
+    side: a 300-step run checkpointing every 100 steps (keeps the newest 2 of 100, 200, 300),
+    and its continuation."""
     from pipelines import train_pipeline
 
     overrides = {
         **SMALL,
         "train": {**SMALL["train"], "steps": 300, "checkpoint_every": 100},
+        "env": {"num_envs": 2},
     }
     config = resolve_config("atari:Pong", overrides=overrides)
     first = train_pipeline.with_options(run_name="pong_first")(config=config)
@@ -130,6 +134,7 @@ def test_checkpoints_are_versioned_and_old_data_deleted(pong_runs: dict[str, Any
     loaded = versions[0].load()
     assert isinstance(loaded, TrainingCheckpoint)
     assert loaded.agent_step == 300 and len(loaded.buffer) == 300
+    assert loaded.game.num_envs == loaded.buffer.lanes == 2
     assert loaded.frame_number == versions[0].run_metadata["frame_number"] > 300
 
 
@@ -285,3 +290,21 @@ def test_sigterm_writes_a_checkpoint_and_the_printed_command_resumes(
     train = run.steps["train"].run_metadata
     assert train["agent_steps"] == target
     assert train["frame_number"] > point.frame_number
+
+
+def test_resuming_with_another_number_of_games_is_refused_before_the_run(
+    pong_runs: dict[str, Any],
+) -> None:
+    """The checkpoint interleaves two games in its buffer: a run with one cannot continue it."""
+    from steps.checkpointing import resume_point_for
+
+    base = pong_runs["config"]
+    config = base.model_copy(
+        update={
+            "resume": "pong_first",
+            "train": base.train.model_copy(update={"steps": 1_000}),
+            "env": base.env.model_copy(update={"num_envs": 1}),
+        }
+    )
+    with pytest.raises(ResumeError, match=r"env\.num_envs=2 \(this run has 1\)"):
+        resume_point_for(config)

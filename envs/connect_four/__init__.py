@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     # detector the agent won about half after 150k.
     "dqn": {
         "network": "drop_afterstates_lines",
+        # small networks: bf16 measured 1.16-1.25x slower per update (benchmarks.throughput,
+        # section 5, on an AVX2 CPU where it is emulated); their updates are per-op overhead,
+        # which bf16's casts add to, so float32 even where auto would pick bf16
+        "precision": "float32",
         "hidden_units": 128,
         "learning_rate": 2.5e-4,
         "n_step": 1,

@@ -26,6 +26,10 @@ DEFAULTS: dict[str, Any] = {
     # afterstate values learn fast from a shared MLP; rewards are line counts, unclipped
     "dqn": {
         "hidden_units": 64,
+        # small networks: bf16 measured 1.16-1.25x slower per update (benchmarks.throughput,
+        # section 5, on an AVX2 CPU where it is emulated); their updates are per-op overhead,
+        # which bf16's casts add to, so float32 even where auto would pick bf16
+        "precision": "float32",
         "learning_rate": 2.5e-4,
         "adam_epsilon": 1e-8,
         "n_step": 1,

@@ -31,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     # 100 games leave +-3. Smaller settings fell short on some seeds (README, Tic-tac-toe).
     "dqn": {
         "network": "mlp",
+        # small networks: bf16 measured 1.16-1.25x slower per update (benchmarks.throughput,
+        # section 5, on an AVX2 CPU where it is emulated); their updates are per-op overhead,
+        # which bf16's casts add to, so float32 even where auto would pick bf16
+        "precision": "float32",
         "hidden_units": 256,
         "learning_rate": 2.5e-4,
         "n_step": 1,
