@@ -16,6 +16,7 @@ the same seeds, and wall-clock figures. Report what it prints, never what you ho
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,9 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from agents import DQNAgent, Trainer, replay_buffer_for  # noqa: E402
 from agents.evaluation import summarize  # noqa: E402
 from agents.precision import resolve_precision  # noqa: E402
+from agents.statistics import (  # noqa: E402
+    RESAMPLES,
+    bootstrap,
+    human_normalised,
+    iqm_of_all,
+    mean_of_seed_means,
+)
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
 from envs.evaluation import evaluate_against_baselines, evaluation_report  # noqa: E402
@@ -46,6 +56,13 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        help="train and evaluate once per seed, then report the mean over seeds and the "
+        "interquartile mean with 95%% bootstrap intervals (overrides --seed)",
+    )
+    parser.add_argument(
         "--precision", choices=["auto", "float32", "bfloat16"], help="override dqn.precision"
     )
     parser.add_argument("--num-envs", type=int, help="override env.num_envs")
@@ -59,8 +76,18 @@ def main() -> int:
 
     if args.config is None and args.game is None:
         args.config = ROOT / "configs" / "breakout_quick.yaml"
+    seeds = args.seeds or [args.seed]
+    runs = [one_seed(args, seed, len(seeds) > 1) for seed in seeds]
+    if len(runs) > 1:
+        print()
+        print(multi_seed_report(runs))
+    return 0
+
+
+def one_seed(args: argparse.Namespace, seed: int, several: bool) -> dict:
+    """Train and evaluate one seed, print its report; return its evaluation results."""
     game_name = args.game or load_yaml(args.config).get("game", "breakout")
-    overrides: dict = {"seed": args.seed}
+    overrides: dict = {"seed": seed}
     if args.steps:
         overrides["train"] = {"steps": args.steps}
     if args.precision:
@@ -98,13 +125,16 @@ def main() -> int:
         import json
         from dataclasses import asdict
 
-        args.curve.parent.mkdir(parents=True, exist_ok=True)
-        args.curve.write_text(json.dumps(asdict(history)))
+        curve = args.curve.with_stem(f"{args.curve.stem}_seed{seed}") if several else args.curve
+        curve.parent.mkdir(parents=True, exist_ok=True)
+        curve.write_text(json.dumps(asdict(history)))
     if args.save_agent:
         import pickle
 
-        args.save_agent.parent.mkdir(parents=True, exist_ok=True)
-        args.save_agent.write_bytes(pickle.dumps(agent, protocol=5))
+        path = args.save_agent
+        path = path.with_stem(f"{path.stem}_seed{seed}") if several else path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(agent, protocol=5))
 
     started = time.perf_counter()
     results = evaluate_against_baselines(agent, config)
@@ -144,7 +174,51 @@ def main() -> int:
         figures = ", ".join(f"{name} {s[key]:.1f}" for name, s in summaries.items())
         games = len(results["agent"])
         print(f"{key.removeprefix('mean_')} per game (mean of {games}): {figures}")
-    return 0
+    return {"config": config, "results": results, "train_seconds": train_seconds}
+
+
+def multi_seed_report(runs: list[dict]) -> str:
+    """Per policy: the mean over seeds of each seed's mean score and the interquartile mean
+    over all seeds x episodes, each with a 95% bootstrap interval over seeds (Agarwal et al.
+    2021); Atari scores also human-normalised."""
+    config = runs[0]["config"]
+    seeds = [run["config"].seed for run in runs]
+    episodes = len(runs[0]["results"]["agent"])
+    rng = np.random.default_rng(0)
+    reference = human_reference(config.env)
+    lines = [
+        f"## {config.game} over seeds {', '.join(map(str, seeds))} ({episodes} evaluation "
+        f"episodes per seed, reset seeds {config.evaluate.seed} to "
+        f"{config.evaluate.seed + episodes - 1}, the same for every policy; 95% percentile "
+        f"bootstrap over seeds, {RESAMPLES:,} resamples)",
+        "",
+        "| policy | mean of seed means [95% CI] | IQM of all episodes [95% CI] | seed means |"
+        + (" human-normalised mean |" if reference else ""),
+        "| --- | --- | --- | --- |" + (" --- |" if reference else ""),
+    ]
+    for policy in runs[0]["results"]:
+        per_seed = [np.array([r.score for r in run["results"][policy]]) for run in runs]
+        mean = bootstrap(per_seed, mean_of_seed_means, rng)
+        iqm = bootstrap(per_seed, iqm_of_all, rng)
+        cells = ", ".join(f"{np.mean(scores):.2f}" for scores in per_seed)
+        row = f"| {policy} | {mean} | {iqm} | {cells} |"
+        if reference:
+            row += f" {human_normalised(mean.estimate, *reference):.3f} |"
+        lines.append(row)
+    minutes = [run["train_seconds"] / 60 for run in runs]
+    lines.append("")
+    lines.append(
+        f"training: {', '.join(f'{m:.1f}' for m in minutes)} min per seed on {os.cpu_count()} CPUs"
+    )
+    return "\n".join(lines)
+
+
+def human_reference(env_config) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
+    """(random, human) scores of an Atari game, when published ones are known."""
+    from envs.atari.evaluation import HUMAN_REFERENCE
+
+    rom = getattr(env_config, "rom", None)
+    return HUMAN_REFERENCE.get(rom) if getattr(env_config, "kind", "") == "atari" else None
 
 
 def training_curve(end_steps: list[int], scores: list[float], steps: int, bins: int = 10) -> str:
