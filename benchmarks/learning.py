@@ -188,9 +188,8 @@ def multi_seed_report(runs: list[dict]) -> str:
     reference = human_reference(config.env)
     lines = [
         f"## {config.game} over seeds {', '.join(map(str, seeds))} ({episodes} evaluation "
-        f"episodes per seed, reset seeds {config.evaluate.seed} to "
-        f"{config.evaluate.seed + episodes - 1}, the same for every policy; 95% percentile "
-        f"bootstrap over seeds, {RESAMPLES:,} resamples)",
+        f"episodes per seed, reset seeds from {config.evaluate.seed} on, the same for every "
+        f"policy; 95% percentile bootstrap over seeds, {RESAMPLES:,} resamples)",
         "",
         "| policy | mean of seed means [95% CI] | IQM of all episodes [95% CI] | seed means |"
         + (" human-normalised mean |" if reference else ""),
