@@ -49,6 +49,7 @@ from agents.config import (
     elide,
     quote,
 )
+from agents.vector import lane_seed
 from envs.atari.config import AtariConfig
 from envs.connect_four.config import CONNECT_FOUR_HEURISTICS, ConnectFourConfig
 from envs.registry import SPECS, AnyEnvConfig, default_env_config, kinds, resolve_game
@@ -293,6 +294,18 @@ class RunConfig(ConfigModel):
                     f"{key}={value} is not a multiple of env.num_envs={lanes}: each step of "
                     f"the {lanes} games side by side takes {lanes} agent steps; use a multiple "
                     f"of {lanes}"
+                )
+        # evaluation scores mean something only on episodes training never played
+        first, count = self.evaluate.seed, self.evaluate.episodes
+        evaluation = range(first, first + count)
+        for lane in range(lanes):
+            if lane_seed(self.seed, lane) in evaluation:
+                game = "" if lanes == 1 else f" (game {lane} of env.num_envs={lanes})"
+                raise ValueError(
+                    f"seed={self.seed}: training would reset{game} from seed "
+                    f"{lane_seed(self.seed, lane)}, one of the evaluation's reset seeds "
+                    f"({first} to {first + count - 1}, evaluate.seed and evaluate.episodes); "
+                    "use a run seed outside them or move evaluate.seed"
                 )
         if self.dqn.mirror_augment and not self.env.mirror_symmetric:
             allowed = ", ".join(spec.kind for spec in SPECS if spec.config.mirror_symmetric)

@@ -328,6 +328,15 @@ CASES: tuple[BadInput, ...] = (
         ("--buffer-size", "100"),
         ("replay.warmup_steps=1600 exceeds replay.capacity=100",),
     ),
+    BadInput(
+        "seed-among-evaluation-seeds",
+        ("--seed", "10003"),
+        (
+            "seed=10003: training would reset from seed 10003, one of the evaluation's reset "
+            "seeds (10000 to 10009",
+        ),
+        was="accepted",
+    ),
     BadInput("config-missing", ("--config", "does/not/exist.yaml"), ("does not exist",)),
     BadInput("flag-unknown", ("--bogus",), ("unrecognized arguments: --bogus",)),
     BadInput(
