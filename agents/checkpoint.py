@@ -100,7 +100,7 @@ class TrainingCheckpoint:
         from agents.dqn import DQNAgent
         from agents.environment import Environment
         from agents.replay import ReplayBuffer
-        from agents.vector import GameVector
+        from agents.vector import GameVector, games_in
 
         reader = StateReader(state, "TrainingCheckpoint", CHECKPOINT_FORMAT)
         config = reader.raw("config")
@@ -139,7 +139,7 @@ class TrainingCheckpoint:
             ("buffer", "num_actions", buffer.num_actions, game.num_actions),
             ("buffer", "stack", buffer.stack, game.frame_stack),
             ("buffer", "frame_shape", buffer.frame_shape, observation_shape[1:]),
-            ("buffer", "lanes", buffer.lanes, getattr(game, "num_envs", 1)),
+            ("buffer", "lanes", buffer.lanes, len(games_in(game))),
         ]
         for key, name, found, expected in mismatches:
             if found != expected:

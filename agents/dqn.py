@@ -217,14 +217,8 @@ class DQNAgent:
         """
         rng = self.rng if rng is None else rng
         if rng.random() < epsilon:
-            if action_mask is None:
-                return int(rng.integers(self.num_actions))
-            legal = np.flatnonzero(action_mask)
-            return int(legal[rng.integers(len(legal))])
-        q = self.q_values(observation)
-        if action_mask is not None:
-            q = np.where(action_mask, q, -np.inf)
-        return int(np.argmax(q))
+            return self._random_action(rng, action_mask)
+        return _best_action(self.q_values(observation), action_mask)
 
     def act_batch(
         self,
@@ -240,21 +234,23 @@ class DQNAgent:
         if len(observations) == 1:
             return [self.act(observations[0], epsilon, action_masks[0])]
         rng = self.rng
-        actions: list[int | None] = []
-        for mask in action_masks:
-            if rng.random() < epsilon:
-                legal = np.arange(self.num_actions) if mask is None else np.flatnonzero(mask)
-                actions.append(int(legal[rng.integers(len(legal))]))
-            else:
-                actions.append(None)
+        actions: list[int | None] = [
+            self._random_action(rng, mask) if rng.random() < epsilon else None
+            for mask in action_masks
+        ]
         greedy = [i for i, action in enumerate(actions) if action is None]
         if greedy:
             q = self._acting.batch(np.stack([observations[i] for i in greedy]))
             for row, i in enumerate(greedy):
-                mask = action_masks[i]
-                values = q[row] if mask is None else np.where(mask, q[row], -np.inf)
-                actions[i] = int(np.argmax(values))
+                actions[i] = _best_action(q[row], action_masks[i])
         return [int(action) for action in actions if action is not None]
+
+    def _random_action(self, rng: np.random.Generator, action_mask: np.ndarray | None) -> int:
+        """A uniformly random legal action (one draw from ``rng``)."""
+        if action_mask is None:
+            return int(rng.integers(self.num_actions))
+        legal = np.flatnonzero(action_mask)
+        return int(legal[rng.integers(len(legal))])
 
     def learn(self, batch: ReplayBatch) -> tuple[float, float]:
         """One gradient update on a replay batch, finished before returning.
@@ -427,3 +423,10 @@ def _network_shapes(
     finally:
         global_state.set_global_attribute("uninitialized_variables", deferred)
     return every, trainable
+
+
+def _best_action(q_values: np.ndarray, action_mask: np.ndarray | None) -> int:
+    """The greedy action; illegal actions are never chosen when a mask is given."""
+    if action_mask is not None:
+        q_values = np.where(action_mask, q_values, -np.inf)
+    return int(np.argmax(q_values))

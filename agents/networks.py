@@ -443,20 +443,20 @@ class NumpyQNetwork:
 
     def __call__(self, observation: np.ndarray) -> np.ndarray:
         """Q-values of one ``(stack, height, width)`` uint8 observation."""
-        x = observation.transpose(1, 2, 0).astype(np.float32) * self._scale
-        for name in self._convolutions:
-            kernel, bias = self._params[name]
-            x = _conv_relu(x, kernel, bias, self._strides[name])
-        return self._head(x.reshape(-1))
+        return self._head(self._trunk(observation[None]).reshape(-1))
 
     def batch(self, observations: np.ndarray) -> np.ndarray:
         """Q-values of a batch of observations, ``(N, actions)``: one matrix product per layer
         for all of them (acting for ``env.num_envs`` games at once)."""
+        return self._head(self._trunk(observations).reshape(len(observations), -1))
+
+    def _trunk(self, observations: np.ndarray) -> np.ndarray:
+        """The scaled, channels-last batch through the convolutions (if any)."""
         x = np.moveaxis(observations, 1, -1).astype(np.float32) * self._scale
         for name in self._convolutions:
             kernel, bias = self._params[name]
-            x = _conv_relu(x, kernel, bias, self._strides[name], batched=True)
-        return self._head(x.reshape(len(x), -1))
+            x = _conv_relu(x, kernel, bias, self._strides[name])
+        return x
 
     def _head(self, features: np.ndarray) -> np.ndarray:
         """Q-values from the flat features of one observation or of a batch (last axis)."""
@@ -512,17 +512,12 @@ def _single_threaded_blas() -> None:
         _BLAS_LIMITED = True
 
 
-def _conv_relu(
-    x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, batched: bool = False
-) -> np.ndarray:
-    """A 'valid' Conv2D + ReLU on one (H, W, C) image, or a batch (N, H, W, C) of them, as one
-    matrix product (im2col)."""
+def _conv_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
+    """A 'valid' Conv2D + ReLU on a batch (N, H, W, C) of images as one matrix product
+    (im2col)."""
     kernel_h, kernel_w, channels, filters = kernel.shape
-    lead = 1 if batched else 0
-    windows = sliding_window_view(x, (kernel_h, kernel_w), axis=(lead, lead + 1))
-    windows = windows[:, ::stride, ::stride] if batched else windows[::stride, ::stride]
-    outer = windows.shape[: lead + 2]
-    axes = (*range(lead + 2), lead + 3, lead + 4, lead + 2)
-    columns = windows.transpose(axes).reshape(int(np.prod(outer)), -1)
+    windows = sliding_window_view(x, (kernel_h, kernel_w), axis=(1, 2))[:, ::stride, ::stride]
+    batch, out_h, out_w = windows.shape[:3]
+    columns = windows.transpose(0, 1, 2, 4, 5, 3).reshape(batch * out_h * out_w, -1)
     out = columns @ kernel.reshape(kernel_h * kernel_w * channels, filters) + bias
-    return np.maximum(out, 0.0).reshape(*outer, filters)
+    return np.maximum(out, 0.0).reshape(batch, out_h, out_w, filters)

@@ -15,11 +15,11 @@ from agents.validation import (
     field_limits,
     state_errors,
 )
+from agents.vector import GameVector, games_in
 
 if TYPE_CHECKING:
     from agents.config import RunSettings
     from agents.environment import Environment
-    from agents.vector import GameVector
 
 STATE_FORMAT = 1
 """Version of the pickled buffer state; bump when its keys change."""
@@ -112,7 +112,7 @@ def replay_buffer_for(
         n_step=config.dqn.n_step,
         gamma=config.dqn.gamma,
         store_action_masks=game.masks_actions,
-        lanes=getattr(game, "num_envs", 1) if lanes is None else lanes,
+        lanes=len(games_in(game)) if lanes is None else lanes,
     )
 
 

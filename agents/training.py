@@ -23,7 +23,7 @@ from agents.history import TrainingHistory
 from agents.interrupts import GracefulInterrupt
 from agents.learner import DQNLearner, Learner
 from agents.replay import ReplayBuffer
-from agents.vector import GameVector, lane_seed
+from agents.vector import GameVector, games_in, lane_seed
 
 
 class ProgressBar(Protocol):
@@ -129,7 +129,7 @@ class Trainer:
         learner: Learner | None = None,
     ):
         self.game = game
-        self.games: list[Environment] = list(game.games) if isinstance(game, GameVector) else [game]
+        self.games = games_in(game)
         if buffer.lanes != len(self.games):
             raise ValueError(
                 f"the replay buffer interleaves {buffer.lanes} game(s) but the trainer plays "

@@ -36,6 +36,11 @@ def lane_seed(seed: int, lane: int) -> int:
     return int(np.random.SeedSequence([seed, lane]).generate_state(1)[0])
 
 
+def games_in(game: Environment | GameVector) -> list[Environment]:
+    """The games a trainer plays: a vector's games, or the one game."""
+    return list(game.games) if isinstance(game, GameVector) else [game]
+
+
 class GameVector:
     """``num_envs`` games of one kind and config, each with its own episode and RNG.
 

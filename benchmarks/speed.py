@@ -213,18 +213,10 @@ def time_updates(agent: Any, batch: Any, seconds: float) -> float:
 def trainer_rate(overrides: dict[str, Any], seconds: float, seed: int) -> float:
     """Training agent steps/s of Breakout with the defaults and ``overrides``, after the
     replay warm-up and TensorFlow's tracing."""
-    import keras
-
-    from agents import DQNAgent, Trainer, replay_buffer_for
-    from envs import make_game
-    from envs.registry import training_games
+    from benchmarks.throughput import build_ours  # imports this module: import it late
 
     config = resolve_config("breakout", overrides={**overrides, "seed": seed})
-    keras.utils.set_random_seed(seed)
-    games = training_games(config.env, make_game(config.env))
-    shape = tuple(games.observation_space.shape or ())
-    agent = DQNAgent(config.dqn, shape, games.num_actions, seed=seed)
-    trainer = Trainer(games, agent, replay_buffer_for(config, games), config)
+    trainer = build_ours(config)
     chunk = 8 * config.env.num_envs
     trainer.run(config.replay.warmup_steps // chunk * chunk + 3 * chunk, progress=False)
     steps, start = 0, time.perf_counter()

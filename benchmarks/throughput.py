@@ -481,14 +481,16 @@ def agent_config(args: argparse.Namespace, capacity: int) -> RunConfig:
 
 
 def build_ours(config: RunConfig) -> Trainer:
-    """Game, agent, buffer and trainer, wired as in the notebook example of ``agents``."""
+    """Game (or ``env.num_envs`` games), agent, buffer and trainer, wired as in the notebook
+    example of ``agents``."""
     import keras
 
     from agents import DQNAgent, Trainer, replay_buffer_for
     from envs import make_game
+    from envs.registry import training_games
 
     keras.utils.set_random_seed(config.seed)
-    game = make_game(config.env)
+    game = training_games(config.env, make_game(config.env))
     shape = game.observation_space.shape
     assert shape is not None  # a Box space always has one; this narrows the type
     agent = DQNAgent(config.dqn, shape, game.num_actions, seed=config.seed)

@@ -14,6 +14,7 @@ from agents.dqn import DQNAgent
 from agents.interrupts import GracefulInterrupt, TrainingInterrupted
 from agents.replay import ReplayBuffer
 from agents.training import Trainer, stop_message, train_with_checkpoints
+from agents.vector import games_in
 from config import RunConfig, resume_command, run_dir_name
 from envs.base import GameWrapper
 from envs.registry import game_slug, training_games
@@ -41,7 +42,7 @@ def _trainer(
     loaded = load_artifact_version(resume["artifact_version_id"])
     if resume["kind"] == "checkpoint":
         assert isinstance(loaded, TrainingCheckpoint)
-        played = getattr(loaded.game, "num_envs", 1)
+        played = len(games_in(loaded.game))
         if played != config.env.num_envs:
             raise ValueError(
                 f"env.num_envs={config.env.num_envs} does not match the checkpoint being "
