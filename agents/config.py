@@ -207,6 +207,25 @@ class TrainConfig(ConfigModel):
     deterministic_ops: bool = False
     """Turn on TensorFlow op determinism (bit-exact repeats and resumes, somewhat slower)."""
 
+    eval_every: int | None = Field(10_000, ge=1)
+    """Agent steps between validations: the agent (its online weights, at
+    ``evaluate.epsilon``) plays ``eval_episodes`` validation games, on seeds that neither
+    training nor the final evaluation uses, at every multiple of this and when training ends;
+    ``null`` turns validation and keep-best off."""
+
+    eval_episodes: int = Field(5, ge=1)
+    """Validation games at each validation (per opponent and seat in two-player games)."""
+
+    eval_seed: int = Field(20_000, ge=0, le=SEED_MAX)
+    """First validation seed; validation game k uses ``eval_seed + k`` every time, so the
+    points of the validation curve are comparable."""
+
+    keep_best: bool = True
+    """Keep the weights with the best mean validation score (as Stable-Baselines3's
+    ``EvalCallback`` keeps ``best_model``): the ``train`` step outputs them, so the pipeline
+    evaluates and promotes the best agent seen, not the last. Checkpoints carry the best
+    weights, so a resumed run keeps them. Needs ``eval_every``."""
+
 
 class EvalConfig(ConfigModel):
     """The evaluation step."""

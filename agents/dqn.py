@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import keras
@@ -198,6 +200,31 @@ class DQNAgent:
     def set_acting_weights(self, weights: list[np.ndarray]) -> None:
         """Replace the weights the agent acts with."""
         self._acting.set_weights(weights)
+
+    def online_weights(self) -> list[np.ndarray]:
+        """Copies of the online network's weights, once any running update has finished."""
+        self.wait()
+        return [np.array(w, dtype=np.float32) for w in self.online.get_weights()]
+
+    @contextmanager
+    def acting_with(self, weights: list[np.ndarray]) -> Iterator[None]:
+        """Act with ``weights`` inside the block (validating the online weights while the
+        agent itself acts one update behind), then with the agent's own acting weights."""
+        own = self._acting.get_weights()
+        self._acting.set_weights(weights)
+        try:
+            yield
+        finally:
+            self._acting.set_weights(own)
+
+    def load_weights(self, weights: list[np.ndarray]) -> None:
+        """Make ``weights`` the online, target and acting weights (the kept best agent);
+        counters, RNG and optimizer state stay as they are."""
+        self.wait()
+        self.online.set_weights(weights)
+        self.target.set_weights(weights)
+        self._acting.set_weights(weights)
+        self._latest_flat = None
 
     def act(
         self,

@@ -39,7 +39,11 @@ from agents.statistics import (  # noqa: E402
 )
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
-from envs.evaluation import evaluate_against_baselines, evaluation_report  # noqa: E402
+from envs.evaluation import (  # noqa: E402
+    evaluate_against_baselines,
+    evaluation_report,
+    validator,
+)
 from envs.registry import spec_for, training_games  # noqa: E402
 from reporting.progress import progress_bar  # noqa: E402
 
@@ -115,12 +119,25 @@ def one_seed(args: argparse.Namespace, seed: int, several: bool) -> dict:
     buffer = replay_buffer_for(config, games)
     started = time.perf_counter()
     deadline = started + 60 * args.minutes if args.minutes else None
-    history = Trainer(games, agent, buffer, config, progress_bar=progress_bar).run(
+    trainer = Trainer(
+        games, agent, buffer, config, progress_bar=progress_bar, validator=validator(config)
+    )
+    history = trainer.run(
         config.train.steps,
         progress=None,
         should_stop=(lambda: time.perf_counter() > deadline) if deadline else None,
     )
+    trainer.validate_last()  # the last weights compete for keep-best too
+    kept = trainer.keep_best()
     train_seconds = time.perf_counter() - started
+    if history.validation_steps:
+        points = ", ".join(
+            f"{step:,}: {score:g}"
+            for step, score in zip(history.validation_steps, history.validation_scores, strict=True)
+        )
+        print(f"validation ({config.train.eval_episodes} games each at step): {points}")
+    if kept is not None:
+        print(f"keep-best: evaluating the agent of step {kept.step:,} (validation {kept.score:g})")
     if args.curve:
         import json
         from dataclasses import asdict
@@ -172,9 +189,14 @@ def one_seed(args: argparse.Namespace, seed: int, several: bool) -> dict:
     )
     for key in (k for k in agent_summary if k.startswith("mean_") and k != "mean_score"):
         figures = ", ".join(f"{name} {s[key]:.1f}" for name, s in summaries.items())
-        games = len(results["agent"])
-        print(f"{key.removeprefix('mean_')} per game (mean of {games}): {figures}")
-    return {"config": config, "results": results, "train_seconds": train_seconds}
+        played = len(results["agent"])
+        print(f"{key.removeprefix('mean_')} per game (mean of {played}): {figures}")
+    return {
+        "config": config,
+        "results": results,
+        "train_seconds": train_seconds,
+        "kept_step": None if kept is None else kept.step,
+    }
 
 
 def multi_seed_report(runs: list[dict]) -> str:
@@ -216,7 +238,7 @@ def human_reference(env_config) -> tuple[float, float] | None:  # type: ignore[n
     """(random, human) scores of an Atari game, when published ones are known."""
     from envs.atari.evaluation import HUMAN_REFERENCE
 
-    rom = getattr(env_config, "rom", None)
+    rom = str(getattr(env_config, "rom", ""))
     return HUMAN_REFERENCE.get(rom) if getattr(env_config, "kind", "") == "atari" else None
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import Field
 
-from agents.config import ConfigModel, EvalConfig
+from agents.config import ConfigModel, EvalConfig, TrainConfig
 from agents.evaluation import EpisodeResult, Policy, random_policy
 
 if TYPE_CHECKING:
@@ -90,6 +90,14 @@ class EvaluatedRun(Protocol):
     def env(self) -> EnvConfig: ...
     @property
     def evaluate(self) -> EvalConfig: ...
+
+
+class ValidatedRun(EvaluatedRun, Protocol):
+    """What the validation during training reads of a run's config: the evaluation's, and
+    the validation seeds and count in ``train``."""
+
+    @property
+    def train(self) -> TrainConfig: ...
 
 
 class EvaluationProtocol(Protocol):

@@ -337,6 +337,25 @@ CASES: tuple[BadInput, ...] = (
         ),
         was="accepted",
     ),
+    BadInput(
+        "validation-seeds-among-evaluation-seeds",
+        ("--config", CONFIG),
+        (
+            "train.eval_seed=10005: validation games reset from seeds 10005 to 10009, which "
+            "overlap the evaluation's 10000 to 10009",
+        ),
+        config="train: {eval_seed: 10005}\n",
+        was="accepted",
+    ),
+    BadInput(
+        "seed-among-validation-seeds",
+        ("--seed", "20002"),
+        (
+            "seed=20002: training would reset from seed 20002, one of the validation's reset "
+            "seeds (20000 to 20004, train.eval_seed and train.eval_episodes)",
+        ),
+        was="accepted",
+    ),
     BadInput("config-missing", ("--config", "does/not/exist.yaml"), ("does not exist",)),
     BadInput("flag-unknown", ("--bogus",), ("unrecognized arguments: --bogus",)),
     BadInput(

@@ -41,7 +41,12 @@ DEFAULTS: dict[str, Any] = {
     # games last thousands of pieces; with 50k, learning collapsed late in a 150k run
     "replay": {"capacity": 200_000, "warmup_steps": 2_000},
     "exploration": {"epsilon_end": 0.001, "epsilon_decay_steps": 20_000},
-    "train": {"steps": 150_000, "checkpoint_every": 50_000},
+    "train": {
+        "steps": 150_000,
+        "checkpoint_every": 50_000,
+        "eval_every": 25_000,
+        "eval_episodes": 3,
+    },
     "evaluate": {"epsilon": 0.0, "gif_max_steps": 600},
 }
 """``--game tetris``'s values for the learner, replay, schedule, training and evaluation,
