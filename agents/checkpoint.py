@@ -154,11 +154,14 @@ class TrainingCheckpoint:
                     key, f"has {name}={found!r}, but the checkpoint's game has {expected!r}"
                 )
         best = None
-        if reader.has("best") and reader.raw("best") is not None:
-            from agents.keep_best import BestAgent
-
+        if reader.has("best") and reader.raw("best") is not None:  # agents.keep_best.BestAgent
+            kept = reader.nested("best")
             shapes = [tuple(int(d) for d in w.shape) for w in agent.online.weights]
-            best = BestAgent.from_state(reader.nested("best"), shapes).state()
+            best = {
+                "step": kept.integer("step", 0, 2**62),
+                "score": kept.number("score"),
+                "weights": kept.arrays("weights", "f4", shapes),
+            }
         self.config, self.game, self.agent, self.buffer = config, game, agent, buffer
         self.best = best
         self.history = history

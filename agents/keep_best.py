@@ -30,7 +30,6 @@ import numpy as np
 
 from agents.checkpoint import capture_global_rngs, restore_global_rngs
 from agents.evaluation import EpisodeResult, Policy
-from agents.validation import StateReader
 
 if TYPE_CHECKING:
     from agents.dqn import DQNAgent
@@ -54,17 +53,8 @@ class BestAgent:
     weights: list[np.ndarray]
 
     def state(self) -> dict[str, Any]:
-        """Plain values and arrays, for checkpoints."""
+        """Plain values and arrays, for checkpoints (which check them when loaded)."""
         return {"step": self.step, "score": self.score, "weights": self.weights}
-
-    @classmethod
-    def from_state(cls, reader: StateReader, shapes: list[tuple[int, ...]]) -> BestAgent:
-        """Read :meth:`state` back, checking every field (``shapes``: the agent's weights)."""
-        return cls(
-            step=reader.integer("step", 0, 2**62),
-            score=reader.number("score"),
-            weights=reader.arrays("weights", "f4", shapes),
-        )
 
 
 def validate(agent: DQNAgent, validator: Validator, epsilon: float) -> Validation:

@@ -441,6 +441,8 @@ def train_with_checkpoints(
     def scheduled(current: Trainer) -> None:
         # with several games side by side a step may pass a multiple rather than land on it
         steps = current.agent.steps
+        if steps >= target_steps:
+            current.validate_last()  # before a save at the last step, which then carries it
         if steps // checkpoint_every > saved_at[0] // checkpoint_every:
             with interrupt.protect():
                 saved.append(save(steps >= target_steps))
@@ -449,10 +451,8 @@ def train_with_checkpoints(
     remaining = target_steps - trainer.agent.steps
     if remaining > 0 and not interrupt.poll():
         trainer.run(remaining, progress, callback=scheduled, should_stop=interrupt.poll)
-    # the last weights compete for keep-best too; a checkpoint already written at this step
-    # is written again to carry that validation
-    if trainer.agent.steps >= target_steps and trainer.validate_last():
-        saved_at[0] = -1
+    if trainer.agent.steps >= target_steps:
+        trainer.validate_last()  # the last weights compete for keep-best too
     with interrupt.protect():
         if not saved or saved_at[0] != trainer.agent.steps:
             saved.append(save(True))

@@ -67,7 +67,13 @@ def tiny_config():  # type: ignore[no-untyped-def]
     return resolve_config(
         "breakout",
         overrides={
-            "train": {"steps": 300, "log_every": 100, "tensorboard_dir": TENSORBOARD_DIR},
+            "train": {
+                "steps": 300,
+                "log_every": 100,
+                "eval_every": 100,
+                "eval_episodes": 2,
+                "tensorboard_dir": TENSORBOARD_DIR,
+            },
             "replay": {"capacity": 1_000, "warmup_steps": 100},
             "dqn": {"train_frequency": 4, "target_sync_steps": 100, "n_step": 3},
             "evaluate": {"episodes": 2, "max_episode_frames": 2_000},

@@ -49,7 +49,13 @@ pytestmark = [pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parent.parent
 
 TINY_OVERRIDES: dict[str, Any] = {
-    "train": {"steps": 300, "log_every": 100, "tensorboard_dir": TENSORBOARD_DIR},
+    "train": {
+        "steps": 300,
+        "log_every": 100,
+        "eval_every": 100,
+        "eval_episodes": 2,
+        "tensorboard_dir": TENSORBOARD_DIR,
+    },
     "replay": {"capacity": 1_000, "warmup_steps": 100},
     "dqn": {"train_frequency": 4, "target_sync_steps": 100, "n_step": 3},
     "evaluate": {"episodes": 2, "max_episode_frames": 2_000},
@@ -215,6 +221,37 @@ def test_trained_agent_learned_for_the_configured_steps(
     assert history["curve_steps"] == [100, 200, 300]
     assert len(history["curve_loss"]) == 3
     assert all(isinstance(score, float) for score in history["episode_scores"])
+
+
+def test_the_output_agent_is_the_best_validated_one(
+    run_config: RunConfig,
+    loaded_outputs: dict[tuple[str, str], Any],
+    pipeline_run: PipelineRunResponse,
+) -> None:
+    """Keep-best: validated at 100, 200 and 300; the output holds the best weights (the later
+    of equals), which replay their validation score; the last checkpoint holds the last."""
+    from agents.keep_best import validate
+    from envs.evaluation import validator
+
+    history = loaded_outputs["train", "training_history"]
+    steps, scores = history["validation_steps"], history["validation_scores"]
+    assert steps == [100, 200, 300]
+    best = max(i for i, score in enumerate(scores) if score == max(scores))
+    train = pipeline_run.steps["train"].run_metadata
+    assert train["best_agent_step"] == steps[best]
+    assert train["best_validation_score"] == scores[best]
+    assert train["last_validation_score"] == scores[-1]
+    trained = loaded_outputs["train", "trained_agent"]
+    again = validate(trained, validator(run_config), run_config.evaluate.epsilon)
+    assert again.score == scores[best]
+    name, version = str(train["checkpoints"][-1]).rsplit(":", 1)
+    checkpoint = Client().get_artifact_version(name, version).load()
+    assert checkpoint.best["step"] == steps[best]
+    final_weights = checkpoint.agent.online_weights()
+    same = all(
+        np.array_equal(a, b) for a, b in zip(trained.online_weights(), final_weights, strict=True)
+    )
+    assert same == (steps[best] == 300)
 
 
 def test_evaluation_outputs(loaded_outputs: dict[tuple[str, str], Any]) -> None:
