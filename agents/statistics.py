@@ -15,8 +15,9 @@ tasks reduces to resampling runs here), in numpy, with no dependency.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -108,3 +109,84 @@ def bootstrap(
     tail = (1.0 - confidence) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return Interval(estimate, float(low), float(high))
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """One policy's scores over seeds (:func:`over_seeds`).
+
+    Attributes:
+        mean: Mean of the seed means with its 95% bootstrap interval over seeds.
+        iqm: Interquartile mean of all seeds x episodes, with its interval over seeds.
+        seed_means: Each seed's mean score, in seed order.
+        human_normalised: ``mean`` human-normalised, for games with a published reference.
+    """
+
+    mean: Interval
+    iqm: Interval
+    seed_means: list[float]
+    human_normalised: float | None = None
+
+    def as_dict(self) -> dict[str, float | list[float] | None]:
+        """Plain values (for metadata)."""
+        return {
+            "mean": self.mean.estimate,
+            "mean_ci95": [self.mean.low, self.mean.high],
+            "iqm": self.iqm.estimate,
+            "iqm_ci95": [self.iqm.low, self.iqm.high],
+            "seed_means": self.seed_means,
+            "human_normalised": self.human_normalised,
+        }
+
+
+def over_seeds(
+    scores: Mapping[str, Sequence[Any]],
+    reference: tuple[float, float] | None = None,
+    seed: int = 0,
+) -> dict[str, SeedSummary]:
+    """Every policy's :class:`SeedSummary` from its episode scores per seed (the same seeds
+    and evaluation episodes for every policy); ``reference`` is the game's published
+    (random, human) scores. The bootstrap draws from a generator seeded with ``seed``, so a
+    report is reproducible."""
+    rng = np.random.default_rng(seed)
+    summaries = {}
+    for policy, runs in scores.items():
+        arrays = [np.asarray(run, dtype=np.float64) for run in runs]
+        mean = bootstrap(arrays, mean_of_seed_means, rng)
+        summaries[policy] = SeedSummary(
+            mean=mean,
+            iqm=bootstrap(arrays, iqm_of_all, rng),
+            seed_means=[float(run.mean()) for run in arrays],
+            human_normalised=None
+            if reference is None
+            else human_normalised(mean.estimate, *reference),
+        )
+    return summaries
+
+
+def seed_table(summaries: dict[str, SeedSummary]) -> list[str]:
+    """:func:`over_seeds` as Markdown table lines: one row per policy."""
+    normalised = any(s.human_normalised is not None for s in summaries.values())
+    lines = [
+        "| policy | mean of seed means [95% CI] | IQM of all episodes [95% CI] | seed means |"
+        + (" human-normalised mean |" if normalised else ""),
+        "| --- | --- | --- | --- |" + (" --- |" if normalised else ""),
+    ]
+    for policy, summary in summaries.items():
+        cells = ", ".join(f"{mean:.2f}" for mean in summary.seed_means)
+        row = f"| {policy} | {summary.mean} | {summary.iqm} | {cells} |"
+        if normalised:
+            value = summary.human_normalised
+            row += f" {'-' if value is None else f'{value:.3f}'} |"
+        lines.append(row)
+    return lines
+
+
+def seed_table_title(game: str, seeds: Sequence[int], episodes: int, first_seed: int) -> str:
+    """The line above :func:`seed_table`: what was evaluated and how the intervals are made."""
+    one = " (one seed: no interval)" if len(seeds) == 1 else ""
+    return (
+        f"## {game} over seeds {', '.join(map(str, seeds))}{one} ({episodes} evaluation "
+        f"episodes per seed, reset seeds from {first_seed} on, the same for every policy; "
+        f"95% percentile bootstrap over seeds, {RESAMPLES:,} resamples)"
+    )

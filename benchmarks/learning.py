@@ -30,18 +30,13 @@ import numpy as np  # noqa: E402
 from agents import DQNAgent, Trainer, replay_buffer_for  # noqa: E402
 from agents.evaluation import summarize  # noqa: E402
 from agents.precision import resolve_precision  # noqa: E402
-from agents.statistics import (  # noqa: E402
-    RESAMPLES,
-    bootstrap,
-    human_normalised,
-    iqm_of_all,
-    mean_of_seed_means,
-)
+from agents.statistics import over_seeds, seed_table, seed_table_title  # noqa: E402
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
 from envs.evaluation import (  # noqa: E402
     evaluate_against_baselines,
     evaluation_report,
+    human_reference,
     validator,
 )
 from envs.registry import spec_for, training_games  # noqa: E402
@@ -206,40 +201,24 @@ def multi_seed_report(runs: list[dict]) -> str:
     config = runs[0]["config"]
     seeds = [run["config"].seed for run in runs]
     episodes = len(runs[0]["results"]["agent"])
-    rng = np.random.default_rng(0)
-    reference = human_reference(config.env)
+    scores = {
+        policy: [np.array([r.score for r in run["results"][policy]]) for run in runs]
+        for policy in runs[0]["results"]
+    }
+    summaries = over_seeds(scores, human_reference(config.env))
     lines = [
-        f"## {config.game} over seeds {', '.join(map(str, seeds))} ({episodes} evaluation "
-        f"episodes per seed, reset seeds from {config.evaluate.seed} on, the same for every "
-        f"policy; 95% percentile bootstrap over seeds, {RESAMPLES:,} resamples)",
+        seed_table_title(config.game, seeds, episodes, config.evaluate.seed),
         "",
-        "| policy | mean of seed means [95% CI] | IQM of all episodes [95% CI] | seed means |"
-        + (" human-normalised mean |" if reference else ""),
-        "| --- | --- | --- | --- |" + (" --- |" if reference else ""),
+        *seed_table(summaries),
     ]
-    for policy in runs[0]["results"]:
-        per_seed = [np.array([r.score for r in run["results"][policy]]) for run in runs]
-        mean = bootstrap(per_seed, mean_of_seed_means, rng)
-        iqm = bootstrap(per_seed, iqm_of_all, rng)
-        cells = ", ".join(f"{np.mean(scores):.2f}" for scores in per_seed)
-        row = f"| {policy} | {mean} | {iqm} | {cells} |"
-        if reference:
-            row += f" {human_normalised(mean.estimate, *reference):.3f} |"
-        lines.append(row)
     minutes = [run["train_seconds"] / 60 for run in runs]
+    kept = [run["kept_step"] for run in runs]
     lines.append("")
     lines.append(
         f"training: {', '.join(f'{m:.1f}' for m in minutes)} min per seed on {os.cpu_count()} CPUs"
+        + (f"; agents kept from steps {', '.join(f'{k:,}' for k in kept)}" if all(kept) else "")
     )
     return "\n".join(lines)
-
-
-def human_reference(env_config) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
-    """(random, human) scores of an Atari game, when published ones are known."""
-    from envs.atari.evaluation import HUMAN_REFERENCE
-
-    rom = str(getattr(env_config, "rom", ""))
-    return HUMAN_REFERENCE.get(rom) if getattr(env_config, "kind", "") == "atari" else None
 
 
 def training_curve(end_steps: list[int], scores: list[float], steps: int, bins: int = 10) -> str:

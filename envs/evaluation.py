@@ -158,6 +158,16 @@ def comparison_protocol(config: EvaluatedRun) -> dict[str, Any]:
     }
 
 
+def human_reference(env_config: Any) -> tuple[float, float] | None:
+    """The published (random, human) scores of an Atari game, for human-normalised scores
+    (:data:`envs.atari.evaluation.HUMAN_REFERENCE`); ``None`` for other games."""
+    if getattr(env_config, "kind", "") != "atari":
+        return None
+    from envs.atari.evaluation import HUMAN_REFERENCE
+
+    return HUMAN_REFERENCE.get(str(getattr(env_config, "rom", "")))
+
+
 def episodes_note(config: EvaluatedRun) -> str:
     """How ``evaluate.episodes`` counts for the run's game (`` per opponent and seat``)."""
     return spec_for(config.env).evaluation.episodes_note

@@ -356,6 +356,21 @@ CASES: tuple[BadInput, ...] = (
         ),
         was="accepted",
     ),
+    BadInput(
+        "seeds-repeated",
+        ("--seeds", "1", "2", "1"),
+        ("--seeds 1 2 1: seed 1 appears more than once; give each seed once",),
+    ),
+    BadInput(
+        "seeds-with-seed",
+        ("--seeds", "1", "2", "--seed", "3"),
+        ("--seed does not go with --seeds",),
+    ),
+    BadInput(
+        "seeds-among-evaluation-seeds",
+        ("--seeds", "0", "10001"),
+        ("--seeds: seed=10001: training would reset from seed 10001",),
+    ),
     BadInput("config-missing", ("--config", "does/not/exist.yaml"), ("does not exist",)),
     BadInput("flag-unknown", ("--bogus",), ("unrecognized arguments: --bogus",)),
     BadInput(
