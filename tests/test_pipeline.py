@@ -252,6 +252,8 @@ def test_the_output_agent_is_the_best_validated_one(
         np.array_equal(a, b) for a, b in zip(trained.online_weights(), final_weights, strict=True)
     )
     assert same == (steps[best] == 300)
+    table = loaded_outputs["evaluate", "evaluation_table"]
+    assert f"agent: the best validated weights, from agent step {steps[best]}" in table
 
 
 def test_evaluation_outputs(loaded_outputs: dict[tuple[str, str], Any]) -> None:
