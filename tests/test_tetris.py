@@ -394,6 +394,88 @@ def test_afterstate_features_of_known_boards() -> None:
     assert top_out["game_over"] == 1
 
 
+def _reference_afterstate(board: np.ndarray, piece: int, action: int, top: int) -> np.ndarray:
+    """The board a placement leaves, cell by cell: the shape's cells inside the field set,
+    then full rows removed and the rows above moved down."""
+    rotation, column = divmod(action, BOARD_COLS)
+    after = board.copy()
+    for row, col in SHAPE_CELLS[piece, rotation]:
+        if top + row >= 0:
+            after[top + row, column + col] = True
+    kept = [row for row in after if not row.all()]
+    empty = [np.zeros(BOARD_COLS, dtype=bool)] * (BOARD_ROWS - len(kept))
+    return np.array(empty + kept, dtype=bool).reshape(BOARD_ROWS, BOARD_COLS)
+
+
+def _reference_holes(board: np.ndarray) -> tuple[int, int]:
+    """(holes, hole depth) cell by cell. A hole is an empty cell with a full cell somewhere
+    above it in its column; its depth is the number of successive full cells right above it
+    (Thiery & Scherrer's MdpTetris, ``get_hole_depths``)."""
+    holes = depth = 0
+    for column in board.T.tolist():
+        full_above = False
+        run = 0  # successive full cells right above the current cell
+        for full in column:  # top to bottom
+            if full:
+                full_above, run = True, run + 1
+            elif full_above:
+                holes, depth, run = holes + 1, depth + run, 0
+    return holes, depth
+
+
+def _positions(rng: np.random.Generator) -> list[tuple[np.ndarray, int, np.ndarray]]:
+    """(board, piece, landing rows): random stacks with straight drops, and the positions of
+    a game Dellacherie's heuristic plays with 10% random placements (line clears, real landings)."""
+    positions = []
+    for _ in range(60):
+        board = _random_stack(rng, int(rng.integers(1, 17)))
+        piece = int(rng.integers(7))
+        landing = np.full(40, ILLEGAL)
+        tops = drop_rows(board, piece)
+        for action in range(40):
+            rotation, column = divmod(action, BOARD_COLS)
+            if column + int(SHAPE_CELLS[piece, rotation][:, 1].max()) < BOARD_COLS:
+                landing[action] = tops[action]
+        positions.append((board, piece, landing))
+    game = _native()
+    observation, _ = game.reset(seed=3)
+    for _ in range(200):
+        backend = game.backend
+        assert backend.active_piece is not None
+        positions.append((backend.board(), backend.active_piece, game._landing.copy()))
+        policy = random_policy if rng.random() < 0.1 else dellacherie_policy
+        observation, _, terminated, truncated, _ = game.step(
+            policy(observation, game.action_mask(), rng)
+        )
+        if terminated or truncated:
+            observation, _ = game.reset(seed=int(rng.integers(1000)))
+    return positions
+
+
+def test_hole_depth_matches_a_cell_by_cell_reference_on_random_boards() -> None:
+    compared = with_depth = cleared = 0
+    for board, piece, landing in _positions(np.random.default_rng(4)):
+        rows = afterstate_features(board, piece, landing, PIECE["T"])
+        for action in np.flatnonzero(landing != ILLEGAL):
+            after = _reference_afterstate(board, piece, int(action), int(landing[action]))
+            holes, depth = _reference_holes(after)
+            assert rows[action, FEATURE_INDEX["holes"]] == holes, action
+            assert rows[action, FEATURE_INDEX["hole_depth"]] == depth, action
+            compared += 1
+            with_depth += depth > 0
+            cleared += rows[action, FEATURE_INDEX["lines_cleared"]] > 0
+    assert compared > 5_000 and with_depth > 1_000 and cleared > 50
+
+
+def test_hole_depth_counts_the_full_cells_right_above_each_hole() -> None:
+    # column 0 from the top: full, full, empty, empty: the upper hole is 2 deep, the lower one
+    # has an empty cell right above it (0); column 2: full, empty, full, empty: 1 + 1
+    board = _board("#.#.......", "#.........", "..#.......", "..........")
+    features = _features(board, "O", 0, 8)  # the O lands in columns 8-9, touching nothing
+    assert features["holes"] == 4 and features["rows_with_holes"] == 3
+    assert features["hole_depth"] == 2 + 2
+
+
 def test_dellacherie_clears_hundreds_of_lines_and_random_almost_none() -> None:
     game = _native(max_pieces=600)
     [heuristic] = play_episodes(game, dellacherie_policy, [0])
