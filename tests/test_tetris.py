@@ -24,7 +24,7 @@ from agents.evaluation import play_episodes, random_policy
 from config import TetrisConfig, TetrisRewardConfig, resolve_config
 from envs import make_game
 from envs.evaluation import evaluate_agent
-from envs.tetris.baselines import dellacherie_policy
+from envs.tetris.baselines import bcts_policy, dellacherie_policy
 from envs.tetris.features import (
     FEATURE_INDEX,
     FEATURE_NAMES,
@@ -485,6 +485,71 @@ def test_dellacherie_clears_hundreds_of_lines_and_random_almost_none() -> None:
     assert FEATURE_INDEX["holes"] < len(FEATURE_NAMES)
 
 
+def _choice(policy: Any, board: np.ndarray, piece: str) -> dict[str, int]:
+    """The afterstate features of the placement ``policy`` picks for ``piece`` on ``board``."""
+    game = _native()
+    game.backend.load_position(board, PIECE[piece], PIECE["O"])
+    game._observe()
+    observation = game.current_observation()
+    action = policy(observation, game.action_mask(), np.random.default_rng(0))
+    return {name: int(observation[0, action, i]) for i, name in enumerate(FEATURE_NAMES)}
+
+
+@pytest.mark.parametrize(
+    ("rows", "piece", "lines"),
+    [
+        (["#########."] * 4, "I", 4),  # the vertical I in the well: a Tetris
+        (["###.######"], "T", 1),  # the T's stem into the notch
+        (["##..######"], "O", 1),
+        (["#.........", "##.#######"], "L", 1),
+        ([".##.......", "####.#####"], "S", 1),
+        (["####.#####"], "I", 0),  # no clear: lies flat beside the notch, never over it
+    ],
+)
+def test_bcts_fills_lines_and_never_covers_a_gap(rows: list[str], piece: str, lines: int) -> None:
+    chosen = _choice(bcts_policy, _board(*rows), piece)
+    assert chosen["lines_cleared"] == lines
+    assert chosen["holes"] == chosen["hole_depth"] == chosen["rows_with_holes"] == 0
+
+
+def test_bcts_plays_the_best_placement_by_the_published_evaluation() -> None:
+    """Thiery & Scherrer's formula, written out with the real landing height, picks the same
+    placement as the policy in every position of a game (weights on the right columns)."""
+    game = _native()
+    observation, _ = game.reset(seed=2)
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        mask = game.action_mask()
+        f = {name: observation[0, :, i].astype(float) for i, name in enumerate(FEATURE_NAMES)}
+        published = (
+            -12.63 * f["landing_height_x2"] / 2
+            + 6.60 * f["eroded_cells"]
+            - 9.22 * f["row_transitions"]
+            - 19.77 * f["column_transitions"]
+            - 13.08 * f["holes"]
+            - 10.49 * f["cumulative_wells"]
+            - 1.61 * f["hole_depth"]
+            - 24.04 * f["rows_with_holes"]
+            - 1e6 * f["game_over"]
+        )
+        published[~mask] = -np.inf
+        action = bcts_policy(observation, mask, rng)
+        assert published[action] == pytest.approx(published.max())
+        # a random move now and then, so the positions are not all tidy ones
+        if rng.random() < 0.2:
+            action = random_policy(observation, mask, rng)
+        observation, _, terminated, _, _ = game.step(action)
+        if terminated:
+            observation, _ = game.reset(seed=int(rng.integers(1000)))
+
+
+def test_bcts_plays_ten_thousand_pieces_and_clears_almost_four_thousand_lines() -> None:
+    game = _native(max_pieces=10_000)
+    [result] = play_episodes(game, bcts_policy, [0])
+    assert result.truncated and result.extras["pieces"] == 10_000
+    assert result.extras["lines"] >= 3_990  # the cap allows 4,000
+
+
 # ---------------------------------------------------------------------------- artifacts
 def _continue(game: TetrisGame, steps: int) -> list[tuple[bytes, float, int]]:
     rng = np.random.default_rng(5)
@@ -586,13 +651,14 @@ def test_short_native_pipeline_run(zenml_client) -> None:  # type: ignore[no-unt
             "evaluate": {"episodes": 2, "gif_max_steps": 30},
         },
     )
-    assert set(evaluation) >= {"agent", "random", "dellacherie"}
-    assert evaluation["dellacherie"]["mean_lines"] >= 50
-    assert evaluation["dellacherie"]["mean_pieces"] == 300
+    assert set(evaluation) >= {"agent", "random", "dellacherie", "bcts"}
+    for heuristic in ("dellacherie", "bcts"):
+        assert evaluation[heuristic]["mean_lines"] >= 50
+        assert evaluation[heuristic]["mean_pieces"] == 300
     for key in ("mean_lines", "mean_score", "mean_pieces", "mean_level"):
         assert key in evaluation["agent"]
     table = str(run.steps["evaluate"].outputs["evaluation_table"][0].load())
-    assert "dellacherie lines" in table and "agent level" in table
+    assert "dellacherie lines" in table and "bcts lines" in table and "agent level" in table
     game = run.steps["game_wrap"].outputs["game_wrapper"][0].load()
     assert isinstance(game, TetrisGame) and game.backend_name == "native"
 
