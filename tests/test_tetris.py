@@ -25,6 +25,7 @@ from config import TetrisConfig, TetrisRewardConfig, resolve_config
 from envs import make_game
 from envs.evaluation import evaluate_agent
 from envs.tetris.baselines import bcts_policy, dellacherie_policy
+from envs.tetris.evaluation import play_uncapped
 from envs.tetris.features import (
     FEATURE_INDEX,
     FEATURE_NAMES,
@@ -548,6 +549,23 @@ def test_bcts_plays_ten_thousand_pieces_and_clears_almost_four_thousand_lines() 
     [result] = play_episodes(game, bcts_policy, [0])
     assert result.truncated and result.extras["pieces"] == 10_000
     assert result.extras["lines"] >= 3_990  # the cap allows 4,000
+
+
+def test_uncapped_games_run_to_game_over_or_to_the_time_limit() -> None:
+    config = TetrisConfig(backend="native", max_pieces=5)  # the cap is lifted
+    [random_game] = play_uncapped(config, random_policy, [6], time_limit=60.0)
+    [capped] = play_episodes(_native(), random_policy, [6])  # the same game, seeded alike
+    assert random_game.game_over and random_game.pieces == capped.extras["pieces"] > 5
+    assert random_game.lines == capped.extras["lines"]
+    assert random_game.lines_text() == f"{random_game.lines:,} lines"
+    # BCTS lasts thousands of pieces: a 0.2 s limit cuts its game, a lower bound
+    [cut] = play_uncapped(config, bcts_policy, [6], time_limit=0.2)
+    assert not cut.game_over and cut.pieces > 5 and cut.seconds >= 0.2
+    assert cut.lines_text() == f"≥ {cut.lines:,} lines (time limit)"
+    with pytest.raises(ValueError, match=r"time_limit=0 must be a positive number of seconds"):
+        play_uncapped(config, bcts_policy, [6], time_limit=0)
+    with pytest.raises(TypeError, match="env_config must be a TetrisConfig, got dict"):
+        play_uncapped({"backend": "native"}, bcts_policy, [6], time_limit=1.0)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------- artifacts
