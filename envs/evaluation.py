@@ -118,7 +118,8 @@ def evaluate_baselines(
     config: EvaluatedRun, progress: Callable[[EpisodeResult], None] | None = None
 ) -> dict[str, list[EpisodeResult]]:
     """Every baseline of the game (:func:`baselines`) on the same seeds and matchups as
-    :func:`evaluate_agent`: the random policy, and for Tetris Dellacherie's heuristic."""
+    :func:`evaluate_agent`: the random policy, and for Tetris Dellacherie's and BCTS's
+    heuristics."""
     return {
         name: play_matchups(config, policy, env_config, progress)
         for name, (env_config, policy) in baselines(config).items()

@@ -38,8 +38,8 @@ def evaluate(
     Annotated[Png, "learning_curve"],
 ]:
     """Play ``evaluate.episodes`` seeded episodes with the agent (epsilon-greedy) and with
-    each baseline of the game on the same seeds (random; for Tetris also Dellacherie's
-    heuristic); log per-seed steps, unclipped scores and the game's own figures (Tetris:
+    each baseline of the game on the same seeds (random; for Tetris also Dellacherie's and
+    BCTS's heuristics); log per-seed steps, unclipped scores and the game's own figures (Tetris:
     lines, pieces, level), the game's report, a GIF of the agent's first episode and the
     learning curves.
 

@@ -6,8 +6,9 @@ tetris`` (``--rom PATH`` for the cartridge).
 - :mod:`envs.tetris.native`, :mod:`envs.tetris.pyboy`: the backends;
   :mod:`envs.tetris.rules`: the Game Boy's rules; :mod:`envs.tetris.features`: afterstate
   features;
-- :mod:`envs.tetris.baselines`: random and Dellacherie's heuristic;
-- :mod:`envs.tetris.evaluation`: the score table, compared per backend and piece cap.
+- :mod:`envs.tetris.baselines`: Dellacherie's and Thiery & Scherrer's BCTS heuristics;
+- :mod:`envs.tetris.evaluation`: the baselines (random and both heuristics), the score table,
+  compared per backend and piece cap, and uncapped games cut by a wall-time limit.
 """
 
 from __future__ import annotations
