@@ -47,6 +47,13 @@ def _trainer(
     loaded = load_artifact_version(resume["artifact_version_id"])
     if resume["kind"] == "checkpoint":
         assert isinstance(loaded, TrainingCheckpoint)
+        shape = tuple(game_wrapper.observation_space.shape or ())
+        if loaded.agent.observation_shape != shape:
+            raise ValueError(
+                f"the checkpoint being resumed holds an agent for observations of shape "
+                f"{loaded.agent.observation_shape}, but this version of {config.game} observes "
+                f"{shape}; it was written by an earlier version: train a new run instead"
+            )
         played = len(games_in(loaded.game))
         if played != config.env.num_envs:
             raise ValueError(

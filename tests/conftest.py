@@ -100,7 +100,7 @@ def run_tiny_pipeline(game: str, overrides: dict):  # type: ignore[no-untyped-de
     config = resolve_config(
         game,
         overrides={
-            "run_name": f"{game}-{uuid.uuid4().hex[:8]}",
+            "run_name": f"{game.replace(':', '-')}-{uuid.uuid4().hex[:8]}",
             "enable_cache": False,
             "train": train,
             **overrides,

@@ -426,3 +426,28 @@ def test_evaluation_media_and_model_version(
     assert version.get_artifact("trained_agent") is not None
     assert pipeline_run.model_version is not None
     assert pipeline_run.model_version.id == version.id
+
+
+def test_a_production_agent_of_another_observation_layout_is_replaced(zenml_client: Client) -> None:
+    """A production agent that cannot play this version of the game's observations (here a
+    frame stack of 2 against 4; a game update that adds a feature does the same) is
+    replaced with that reason instead of crashing the re-evaluation."""
+    from conftest import run_tiny_pipeline
+
+    tiny = {
+        "train": {"steps": 120, "eval_every": None},
+        "replay": {"capacity": 500, "warmup_steps": 100},
+        "dqn": {"n_step": 3, "hidden_units": 16, "train_frequency": 4},
+    }
+    first = {
+        **tiny,
+        "env": {"frame_stack": 2},
+        "evaluate": {"episodes": 1, "max_episode_frames": 400},
+    }
+    run_tiny_pipeline("atari:Freeway", first)
+    second = {**tiny, "evaluate": {"episodes": 2, "max_episode_frames": 400}}
+    _, run = run_tiny_pipeline("atari:Freeway", second)
+    decision = run.steps["promote_model"].outputs["promotion"][0].load()
+    assert decision["promoted"] is True
+    assert "reads observations of shape (2, 84, 84)" in decision["reason"]
+    assert "(4, 84, 84)" in decision["reason"] and "cannot be evaluated here" in decision["reason"]
