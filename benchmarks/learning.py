@@ -34,8 +34,10 @@ from agents.statistics import over_seeds, seed_table, seed_table_title  # noqa: 
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
 from envs.evaluation import (  # noqa: E402
+    baselines,
     evaluate_against_baselines,
     evaluation_report,
+    evaluation_seeds,
     human_reference,
     validator,
 )
@@ -71,7 +73,16 @@ def main() -> int:
     parser.add_argument(
         "--save-agent", type=Path, default=None, help="pickle the trained agent to this file"
     )
+    parser.add_argument(
+        "--uncapped",
+        type=float,
+        metavar="SECONDS",
+        help="Tetris: also play the agent and the baselines without the piece cap on the first "
+        "3 evaluation seeds, each game until game over or SECONDS of wall time",
+    )
     args = parser.parse_args()
+    if args.uncapped is not None and not args.uncapped > 0:
+        parser.error(f"--uncapped {args.uncapped}: a positive number of seconds per game")
 
     if args.config is None and args.game is None:
         args.config = ROOT / "configs" / "breakout_quick.yaml"
@@ -186,12 +197,37 @@ def one_seed(args: argparse.Namespace, seed: int, several: bool) -> dict:
         figures = ", ".join(f"{name} {s[key]:.1f}" for name, s in summaries.items())
         played = len(results["agent"])
         print(f"{key.removeprefix('mean_')} per game (mean of {played}): {figures}")
+    if args.uncapped:
+        print(uncapped_report(agent, config, args.uncapped))
     return {
         "config": config,
         "results": results,
         "train_seconds": train_seconds,
         "kept_step": None if kept is None else kept.step,
     }
+
+
+def uncapped_report(agent: DQNAgent, config, time_limit: float) -> str:  # type: ignore[no-untyped-def]
+    """Tetris without the piece cap: the agent (greedy, the evaluation's epsilon) and each
+    baseline on the first 3 evaluation seeds, lines until game over or the time limit."""
+    from envs.tetris.config import TetrisConfig
+    from envs.tetris.evaluation import play_uncapped
+
+    if not isinstance(config.env, TetrisConfig):
+        return f"--uncapped is for Tetris; {config.game} has no piece cap to lift"
+    seeds = evaluation_seeds(config)[:3]
+    epsilon = config.evaluate.epsilon
+
+    def greedy(observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
+        return agent.act(observation, epsilon, mask, rng=rng)
+
+    policies = {name: policy for name, (_, policy) in baselines(config).items()}
+    lines = [f"without the piece cap (each game until game over or {time_limit:g} s):"]
+    for name, policy in {**policies, "agent": greedy}.items():
+        games = play_uncapped(config.env, policy, seeds, time_limit)
+        cells = "; ".join(f"seed {g.seed}: {g.lines_text()} in {g.seconds:.0f} s" for g in games)
+        lines.append(f"  {name}: {cells}")
+    return "\n".join(lines)
 
 
 def multi_seed_report(runs: list[dict]) -> str:
