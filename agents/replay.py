@@ -208,11 +208,14 @@ class ReplayBuffer:
     With ``prioritized`` (Schaul et al. 2016), transition ``t`` is drawn with probability
     ``p_t / sum_k p_k`` from a :class:`agents.sum_tree.SumTree` over the slots, where ``p_t`` is
     ``(|TD error| + priority_epsilon) ** priority_exponent`` from its last update
-    (:meth:`update_priorities`) and a new transition gets the highest ``p`` seen so far (1 at
-    first), so it is replayed at least once soon. A batch is stratified: one draw from each of
-    ``batch_size`` equal slices of the total priority. Draws that land on a transition that
-    cannot be sampled yet (its n-step window is unwritten, ...) are redrawn from the whole
-    tree, as Dopamine's prioritized buffer does.
+    (:meth:`update_priorities`). A new transition gets the highest ``p`` seen so far (1 at
+    first), so it is replayed soon, once it can be sampled: it enters the tree when the
+    transition ``n_step`` later in its game is added (until then its window is unwritten and
+    its priority 0), so the newest transitions never soak up the draws, and a window cut by a
+    truncation keeps priority 0. A batch is stratified: one draw from each of ``batch_size``
+    equal slices of the total priority. A draw that still lands on a transition that cannot
+    be sampled (the oldest, whose stack is overwritten) is redrawn from the whole tree, as
+    Dopamine's prioritized buffer does.
 
     Args:
         capacity: Transitions kept.
@@ -357,9 +360,21 @@ class ReplayBuffer:
             if action_mask is None:
                 raise ValueError("action_mask is required: this buffer stores action masks")
             self._masks[slot] = action_mask
-        if self._tree is not None:
-            self._tree.set_one(slot, self.max_priority)
         self.added += 1
+        if self._tree is not None:
+            self._enter_priorities(slot)
+
+    def _enter_priorities(self, slot: int) -> None:
+        """Give the newest transition priority 0 (its n-step window is unwritten), and the
+        transition whose window the newest one completes the highest priority seen, or 0 if
+        a truncation cut its window (it can never be sampled)."""
+        tree = self._tree
+        assert tree is not None
+        tree.set_one(slot, 0.0)
+        complete = self.added - 1 - self.n_step * self.lanes
+        if complete >= self.oldest:
+            sampleable = bool(self.valid(np.array([complete]))[0])
+            tree.set_one(complete % self.capacity, self.max_priority if sampleable else 0.0)
 
     # ------------------------------------------------------------------ reading
     def stacked(self, indices: np.ndarray) -> np.ndarray:
@@ -449,6 +464,11 @@ class ReplayBuffer:
         from the whole tree) and their importance weights, largest 1."""
         tree = self._tree
         assert tree is not None
+        if not tree.total > 0.0:
+            raise RuntimeError(
+                f"cannot sample: none of the {len(self)} transitions stored has its "
+                f"{self.n_step}-step window written yet"
+            )
         t = self._absolute(tree.stratified(batch_size, rng))
         valid = self.valid(t)
         for _ in range(MAX_SAMPLE_ATTEMPTS):
@@ -671,8 +691,8 @@ def _read_prioritization(
     prioritization: StateReader | None, arrays: StateReader, filled: int
 ) -> _Sampler:
     """The sampler a pickled buffer describes: uniform (``prioritization`` is ``None``, and
-    there are no priorities), or prioritized with a positive, finite priority per filled slot,
-    none above the recorded maximum."""
+    there are no priorities), or prioritized with a finite priority of at least 0 per filled
+    slot, none above the recorded maximum."""
     from agents.config import ReplayConfig
 
     if prioritization is None:
@@ -692,10 +712,10 @@ def _read_prioritization(
     if max_priority <= 0.0:
         raise prioritization.error("max_priority", f"is {max_priority}; allowed: above 0")
     priorities = arrays.array("priorities", np.float64, (filled,), finite=True)
-    if filled and not (priorities.min() > 0.0 and priorities.max() <= max_priority):
+    if filled and not (priorities.min() >= 0.0 and priorities.max() <= max_priority):
         raise arrays.error(
             "priorities",
-            f"span {priorities.min()} to {priorities.max()}; allowed: above 0 up to "
+            f"span {priorities.min()} to {priorities.max()}; allowed: 0 up to "
             f"max_priority={max_priority}",
         )
     return _Sampler(settings, priorities, max_priority)
