@@ -25,7 +25,7 @@ import numpy as np
 from agents.config import RunSettings
 from agents.dqn import DQNAgent
 from agents.networks import NumpyQNetwork
-from agents.replay import ReplayBatch, ReplayBuffer, mirrored, shifted
+from agents.replay import RandomShift, ReplayBatch, ReplayBuffer, mirrored
 from agents.schedules import LinearSchedule
 
 
@@ -92,8 +92,9 @@ class DQNLearner:
     The importance exponent (beta) rises linearly from ``replay.importance_exponent`` at step
     0 to 1 at ``train.steps`` (Schaul et al. 2016).
 
-    Holds no state of its own: the agent holds the counters and RNG (so the epsilon schedule's
-    position), the buffer holds the experience and priorities; both are what a checkpoint saves.
+    Holds no state of its own (the random shifts keep only a scratch buffer): the agent holds
+    the counters and RNG (so the epsilon schedule's position), the buffer holds the experience
+    and priorities; both are what a checkpoint saves.
 
     Args:
         agent: The DQN agent (networks, optimizer, counters, RNG).
@@ -130,6 +131,8 @@ class DQNLearner:
             config.exploration.epsilon_decay_steps,
         )
         self.importance = LinearSchedule(replay.importance_exponent, 1.0, config.train.steps)
+        pixels = config.dqn.random_shift_pixels
+        self._shift = RandomShift(pixels) if pixels else None
         self._epsilon = self.schedule(agent.steps)
 
     @property
@@ -186,8 +189,8 @@ class DQNLearner:
         batch = buffer.sample(dqn.batch_size, agent.rng, self.importance(agent.steps))
         if dqn.mirror_augment:
             batch = mirrored(batch, agent.rng)
-        if dqn.random_shift_pixels:
-            batch = shifted(batch, dqn.random_shift_pixels, agent.rng)
+        if self._shift is not None:
+            batch = self._shift(batch, agent.rng)
         agent.learn_async(batch, self._priority_update(batch))
 
     def _priority_update(self, batch: ReplayBatch) -> Callable[[np.ndarray], None] | None:

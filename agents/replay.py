@@ -96,49 +96,76 @@ def mirrored(batch: ReplayBatch, rng: np.random.Generator) -> ReplayBatch:
 
 
 def shifted(batch: ReplayBatch, pixels: int, rng: np.random.Generator) -> ReplayBatch:
-    """The batch with every observation and next observation randomly shifted.
-
-    DrQ's augmentation for Atari (Kostrikov, Yarats & Fergus 2021): each frame stack is
-    padded by ``pixels`` on every side, repeating its edge pixels, and cropped back to its
-    size at an offset drawn per sample, the same for all frames of the stack. Observations
-    and next observations are shifted independently (two draws per sample from ``rng``), as
-    DrQ augments ``s`` and ``s'`` independently.
-    """
-    return batch._replace(
-        observations=random_shift(batch.observations, pixels, rng),
-        next_observations=random_shift(batch.next_observations, pixels, rng),
-    )
+    """The batch with every observation and next observation randomly shifted
+    (:class:`RandomShift`; the learner keeps one instance)."""
+    return RandomShift(pixels)(batch, rng)
 
 
 def random_shift(images: np.ndarray, pixels: int, rng: np.random.Generator) -> np.ndarray:
-    """Each ``(stack, height, width)`` image of a batch moved by up to ``pixels`` rows and
-    columns either way, uncovered pixels repeating the edge (pad by edge replication, then a
-    random crop back to the original size), as one gather over a strided view of the padded
-    batch. Offsets ``(rows, columns)`` in ``[0, 2 * pixels]`` are drawn in one call."""
-    if images.ndim != 4:
-        raise ValueError(
-            f"random shifts need frame stacks (batch, stack, height, width); got an array of "
-            f"shape {images.shape}"
+    """:meth:`RandomShift.shift` of a batch of frame stacks."""
+    return RandomShift(pixels).shift(images, rng)
+
+
+class RandomShift:
+    """DrQ's augmentation for Atari (Kostrikov, Yarats & Fergus 2021): each sampled frame
+    stack is padded by ``pixels`` on every side, repeating its edge pixels, and cropped back
+    to its size at an offset drawn per sample, the same for all frames of the stack.
+    Observations and next observations are shifted independently (two draws per sample from
+    the generator), as DrQ augments ``s`` and ``s'`` independently.
+
+    The padded copy is written into a buffer kept between batches: allocating it afresh
+    (a megabyte) made the kernel fault its pages in every time, three times slower on this
+    project's machine (``benchmarks/levers.py`` prints the cost). The shifted batches
+    themselves are new arrays, since an update may still be reading the last ones.
+
+    Args:
+        pixels: The largest shift either way, in rows and columns (4 in DrQ).
+    """
+
+    def __init__(self, pixels: int):
+        if not isinstance(pixels, int | np.integer) or pixels < 1:
+            raise ValueError(f"pixels={pixels!r} must be a positive integer")
+        self.pixels = int(pixels)
+        self._padded = np.empty((0, 0, 0, 0), np.uint8)
+
+    def __call__(self, batch: ReplayBatch, rng: np.random.Generator) -> ReplayBatch:
+        """The batch with its observations and next observations shifted."""
+        return batch._replace(
+            observations=self.shift(batch.observations, rng),
+            next_observations=self.shift(batch.next_observations, rng),
         )
-    size, _, height, width = images.shape
-    offsets = rng.integers(0, 2 * pixels + 1, size=(2, size))
-    windows = sliding_window_view(_edge_padded(images, pixels), (height, width), axis=(2, 3))
-    # windows[b, s, i, j] is the crop at offset (i, j); picking one (i, j) per sample copies
-    return windows[np.arange(size), :, offsets[0], offsets[1]]
 
+    def shift(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Each ``(stack, height, width)`` image of a batch moved by up to ``pixels`` rows
+        and columns either way, uncovered pixels repeating the edge, as one gather over a
+        strided view of the padded batch. Offsets ``(rows, columns)`` in
+        ``[0, 2 * pixels]`` are drawn in one call."""
+        if images.ndim != 4:
+            raise ValueError(
+                "random shifts need frame stacks (batch, stack, height, width); got an array "
+                f"of shape {images.shape}"
+            )
+        size, _, height, width = images.shape
+        offsets = rng.integers(0, 2 * self.pixels + 1, size=(2, size))
+        windows = sliding_window_view(self._edge_padded(images), (height, width), axis=(2, 3))
+        # windows[b, s, i, j] is the crop at offset (i, j); picking one (i, j) per sample copies
+        return windows[np.arange(size), :, offsets[0], offsets[1]]
 
-def _edge_padded(images: np.ndarray, pixels: int) -> np.ndarray:
-    """``np.pad(images, pixels on the last two axes, mode="edge")`` in half its time (one
-    copy of the batch, then the borders from its edge rows and columns)."""
-    size, stack, height, width = images.shape
-    low, high = pixels, pixels + height
-    padded = np.empty((size, stack, height + 2 * pixels, width + 2 * pixels), images.dtype)
-    padded[:, :, low:high, pixels : pixels + width] = images
-    padded[:, :, low:high, :pixels] = images[:, :, :, :1]
-    padded[:, :, low:high, pixels + width :] = images[:, :, :, -1:]
-    padded[:, :, :low] = padded[:, :, low : low + 1]
-    padded[:, :, high:] = padded[:, :, high - 1 : high]
-    return padded
+    def _edge_padded(self, images: np.ndarray) -> np.ndarray:
+        """``np.pad(images, pixels on the last two axes, mode="edge")``, into the kept
+        buffer (one copy of the batch, then the borders from its edge rows and columns)."""
+        pixels = self.pixels
+        size, stack, height, width = images.shape
+        shape = (size, stack, height + 2 * pixels, width + 2 * pixels)
+        if self._padded.shape != shape or self._padded.dtype != images.dtype:
+            self._padded = np.empty(shape, images.dtype)
+        padded, low, high = self._padded, pixels, pixels + height
+        padded[:, :, low:high, pixels : pixels + width] = images
+        padded[:, :, low:high, :pixels] = images[:, :, :, :1]
+        padded[:, :, low:high, pixels + width :] = images[:, :, :, -1:]
+        padded[:, :, :low] = padded[:, :, low : low + 1]
+        padded[:, :, high:] = padded[:, :, high - 1 : high]
+        return padded
 
 
 def buffer_nbytes(

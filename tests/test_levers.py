@@ -16,7 +16,14 @@ from conftest import TENSORBOARD_DIR
 from agents.checkpoint import TrainingCheckpoint
 from agents.dqn import DQNAgent, head_layers
 from agents.learner import DQNLearner
-from agents.replay import ReplayBatch, ReplayBuffer, random_shift, replay_buffer_for, shifted
+from agents.replay import (
+    RandomShift,
+    ReplayBatch,
+    ReplayBuffer,
+    random_shift,
+    replay_buffer_for,
+    shifted,
+)
 from agents.training import Trainer
 from agents.validation import CorruptArtifactError
 from config import ConfigError, DQNConfig, RunConfig, resolve_config
@@ -326,6 +333,12 @@ def test_shifted_batches_are_deterministic_and_shift_s_and_next_s_independently(
         np.testing.assert_array_equal(getattr(first, name), getattr(batch, name))
     other = shifted(batch, 4, np.random.default_rng(12))
     assert not np.array_equal(other.observations, first.observations)
+    # one instance, as the learner keeps: its scratch buffer never shows in earlier batches
+    shift = RandomShift(4)
+    kept = shift(batch, np.random.default_rng(11))
+    shift(batch._replace(observations=batch.next_observations[::-1]), np.random.default_rng(5))
+    for a, b in zip(kept, first, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("game", ["connect4", "tetris", "tictactoe"])
