@@ -295,6 +295,18 @@ def test_the_learner_refuses_a_buffer_sampled_otherwise_than_the_config_says():
         DQNLearner(agent, uniform, config)
 
 
+def test_a_checkpoint_resumes_only_with_the_replay_sampling_it_was_made_with():
+    from steps.checkpointing import ResumePoint
+
+    replay = {"prioritized": True, "priority_exponent": 0.5, "priority_epsilon": 1e-6}
+    point = ResumePoint("checkpoint", "id", "label", "run", 100, 400, {"replay": replay})
+    assert point.mismatches(resolve_config("breakout")) == [
+        "replay.prioritized=True (this run has False)"
+    ]
+    prioritized = resolve_config("breakout", overrides={"replay": {"prioritized": True}})
+    assert point.mismatches(prioritized) == []
+
+
 # ---------------------------------------------------------------- random shifts
 def test_each_sample_is_an_edge_replicated_copy_shifted_by_at_most_the_pad():
     rng = np.random.default_rng(6)
