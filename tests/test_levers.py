@@ -141,6 +141,16 @@ def test_transitions_enter_at_the_highest_priority_once_their_window_is_written(
     assert buffer.priorities()[42] == buffer.max_priority
 
 
+def test_with_games_side_by_side_each_transition_waits_for_its_own_games_window():
+    buffer = ReplayBuffer(64, (2, 2), 4, stack=2, n_step=2, lanes=2, prioritized=True)
+    for index in range(20):  # two games interleaved: transition t is game t % 2's
+        buffer.add(np.zeros((2, 2), np.uint8), 0, 0.0, False, False, index < 2)
+    entered = buffer.priorities() > 0
+    # a window needs the game's transition n_step later (4 transitions on), and a full stack
+    assert entered.tolist() == [False] * 2 + [True] * 14 + [False] * 4
+    assert (buffer.valid(np.arange(20)) == entered).all()
+
+
 def test_draws_on_transitions_that_cannot_be_sampled_are_redrawn():
     """The oldest transitions' stacks are overwritten: at a high priority they are still
     never returned."""
