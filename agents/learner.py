@@ -3,9 +3,9 @@
 The loop (:class:`agents.training.Trainer`) plays the game and reports; everything that makes
 an algorithm what it is happens behind this protocol: exploration, how rewards and terminals
 are shaped for learning, what is stored, when learning starts (replay warm-up), how often and
-how many times it learns, batch augmentation (mirroring, random shifts), replay priorities and
-target-network syncs. A second algorithm is a
-second class with these members; the loop does not change.
+how many times it learns, batch augmentation (mirroring, random shifts), replay priorities,
+target-network syncs and resets. A second algorithm is a second class with these members; the
+loop does not change.
 
 The shape is act/observe (as in acme's ``Actor.select_action``/``observe``/``update``, folded
 into one ``observe`` because the loop has no reason to call learning separately) rather than
