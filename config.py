@@ -302,6 +302,13 @@ class RunConfig(ConfigModel):
                 f"dqn.mirror_augment=true is for mirror-symmetric games; env.kind="
                 f"{self.env.kind!r} is not one (allowed: {allowed})"
             )
+        if self.dqn.random_shift_pixels and not self.env.image_observations:
+            allowed = ", ".join(spec.kind for spec in SPECS if spec.config.image_observations)
+            raise ValueError(
+                f"dqn.random_shift_pixels={self.dqn.random_shift_pixels} shifts image frames; "
+                f"env.kind={self.env.kind!r} observes a board, not images (allowed: "
+                f"{allowed}); use dqn.random_shift_pixels=0"
+            )
         return self
 
     def _check_seeds_disjoint(self) -> None:

@@ -112,7 +112,7 @@ def one_seed(args: argparse.Namespace, seed: int, several: bool) -> dict:
         f"{config.train.steps:,} agent steps{budget}, train frequency "
         f"{config.dqn.train_frequency}, overlap {config.dqn.overlap_updates}, precision "
         f"{config.dqn.precision} ({resolve_precision(config.dqn.precision)} here), "
-        f"{config.env.num_envs} game(s) side by side"
+        f"{config.env.num_envs} game(s) side by side{levers(config)}"
     )
 
     import keras
@@ -228,6 +228,18 @@ def uncapped_report(agent: DQNAgent, config, time_limit: float) -> str:  # type:
         cells = "; ".join(f"seed {g.seed}: {g.lines_text()} in {g.seconds:.0f} s" for g in games)
         lines.append(f"  {name}: {cells}")
     return "\n".join(lines)
+
+
+def levers(config) -> str:  # type: ignore[no-untyped-def]
+    """The sample-efficiency levers turned on, for the header line (empty when none is)."""
+    dqn = config.dqn
+    on = [
+        "prioritized replay" if config.replay.prioritized else "",
+        f"random shifts of {dqn.random_shift_pixels} px" if dqn.random_shift_pixels else "",
+        f"{dqn.updates_per_step} updates per due step" if dqn.updates_per_step > 1 else "",
+        f"head reset every {dqn.reset_every:,} steps" if dqn.reset_every else "",
+    ]
+    return "".join(f", {lever}" for lever in on if lever)
 
 
 def multi_seed_report(runs: list[dict]) -> str:

@@ -51,6 +51,10 @@ class EnvConfig(ConfigModel):
     """Whether the rules are mirror-symmetric and the actions columns, so that sampled batches
     may be mirrored left to right (``dqn.mirror_augment``)."""
 
+    image_observations: ClassVar[bool] = False
+    """Whether observations are stacks of image frames, which sampled batches may shift by a
+    few pixels (``dqn.random_shift_pixels``); a board shifted is another board."""
+
     def networks(self) -> tuple[str, ...]:
         """The ``dqn.network`` values that read this game's observations (besides ``auto``)."""
         raise NotImplementedError

@@ -421,6 +421,15 @@ CASES: tuple[BadInput, ...] = (
         ("dqn.loss='cubic' is invalid",),
         config="dqn: {loss: cubic}\n",
     ),
+    BadInput(
+        "random-shift-on-a-board",
+        ("--game", "connect4", "--config", CONFIG),
+        (
+            "dqn.random_shift_pixels=4 shifts image frames; env.kind='connect4' observes a "
+            "board, not images (allowed: atari)",
+        ),
+        config="dqn: {random_shift_pixels: 4}\n",
+    ),
 )
 """Every case; ids are unique."""
 
