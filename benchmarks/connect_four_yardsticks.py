@@ -2,7 +2,8 @@
 
     python -m benchmarks.connect_four_yardsticks            # about 6 minutes on 2 cores
     python -m benchmarks.connect_four_yardsticks --quick    # under a minute
-    python -m benchmarks.connect_four_yardsticks --games-per-seat 20 --players negamax:5 negamax:6
+    python -m benchmarks.connect_four_yardsticks --only speed --depths 6 8
+    python -m benchmarks.connect_four_yardsticks --only strength --games-per-seat 20
 
 Speed: the positions of ``--games`` self-play games of ``negamax:4`` on PettingZoo's
 ``connect_four_v3``, each from a seeded random opening of 2 plies, are searched by every depth
@@ -226,13 +227,19 @@ def main() -> int:
         action="store_true",
         help="depths 1-6 on 2 games; round robin of random and negamax:1-4, 4 games per seat",
     )
+    parser.add_argument(
+        "--only", choices=("speed", "strength"), help="print one section (default: both)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.depths, args.games = [d for d in args.depths if d <= 6], 2
         args.players, args.games_per_seat = QUICK_PLAYERS, 4
-    speed_table(args.depths, args.games, plain=not args.no_plain)
-    print()
-    strength_table(args.players, args.games_per_seat, args.seed)
+    if args.only != "strength":
+        speed_table(args.depths, args.games, plain=not args.no_plain)
+    if args.only is None:
+        print()
+    if args.only != "speed":
+        strength_table(args.players, args.games_per_seat, args.seed)
     return 0
 
 

@@ -30,10 +30,10 @@ leaf tactics, judged leaves after the searcher's own move too kindly: depth 3 ra
 depth 2 in a round robin; ``python -m benchmarks.connect_four_yardsticks`` measures it now.)
 
 Transposition table: a dict from ``position + mask`` to the bounds found on the position's
-value and its best column, cleared at the start of every search. Within one search a position
-is always met at the same remaining depth (it fixes the number of stones), so a stored bound is
-exact for every later visit and the searched scores equal those of the plain search; across
-moves the remaining depth differs, so entries are not kept. Moves are searched best-known
+value and its best column, kept for one search. Within one search a position is always met at
+the same remaining depth (it fixes the number of stones), so a stored bound holds for every
+later visit and the searched scores equal those of the plain search; at the next move the same
+position would have another remaining depth, so entries are not kept. Moves are searched best-known
 first: the table's best column, then those creating the most threats, centre first among
 equals. Among equally scored root moves the choice is random, from a seeded generator.
 """
@@ -199,10 +199,12 @@ class Negamax:
         searched with a full window, so each is exact."""
         self._start()
         plies = mask.bit_count()
-        return {
+        scores = {
             column: self._score_after(position, mask, column, plies, -_INFINITY)
             for column in self._root_order(position, mask)
         }
+        self._table = None  # its entries hold for this search only
+        return scores
 
     def move(self, position: int, mask: int) -> int:
         """The best column for the mover, a seeded random one among ties.
@@ -219,6 +221,7 @@ class Negamax:
             score = self._score_after(position, mask, column, plies, best - 1)
             scores[column] = score
             best = max(best, score)
+        self._table = None  # its entries hold for this search only
         tied = sorted(column for column, score in scores.items() if score == best)
         return int(tied[self.rng.integers(len(tied))])
 
