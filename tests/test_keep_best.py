@@ -6,42 +6,32 @@ import io
 import pickle
 from typing import Any
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from resume_kit import SMALL as KIT
+from resume_kit import fresh_trainer, weights_equal
 
-from agents import DQNAgent, Trainer, replay_buffer_for
+from agents import Trainer
 from agents.checkpoint import TrainingCheckpoint
 from agents.keep_best import validate
 from config import ConfigError, RunConfig, resolve_config
-from envs import make_game
 from envs.evaluation import evaluation_seeds, validation_view, validator
-from envs.registry import training_games
 from materializers.safe_pickle import CorruptArtifactError, RestrictedUnpickler
 from reporting.media import learning_curve_png
 
 pytestmark = [pytest.mark.timeout(600)]
 
 SMALL: dict[str, Any] = {
+    **KIT,
     "train": {"steps": 400, "log_every": 100, "eval_every": 100, "eval_episodes": 2},
-    "replay": {"capacity": 1_000, "warmup_steps": 100},
-    "dqn": {"train_frequency": 2, "target_sync_steps": 150, "n_step": 3, "hidden_units": 64},
-    "exploration": {"epsilon_decay_steps": 300},
     "evaluate": {"episodes": 2, "max_episode_frames": 600},
 }
+"""The exact-resume config, validated every 100 steps on short games."""
 
 
 def _trainer(config: RunConfig, validation: bool = True) -> Trainer:
-    keras.utils.set_random_seed(config.seed)
-    game = training_games(config.env, make_game(config.env))
-    agent = DQNAgent(config.dqn, game.observation_space.shape, game.num_actions, seed=config.seed)
-    check = validator(config) if validation else None
-    return Trainer(game, agent, replay_buffer_for(config, game), config, validator=check)
-
-
-def _equal(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
-    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    return fresh_trainer(config, validator(config) if validation else None)
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +60,11 @@ def test_validation_points_and_the_kept_weights(one_go: Trainer) -> None:
     last_weights = agent.online_weights()
     kept = one_go.keep_best()
     assert kept is best
-    assert _equal(agent.online_weights(), best.weights)
-    assert _equal(agent.acting_weights(), best.weights)
-    assert _equal(agent.target.get_weights(), best.weights)
+    assert weights_equal(agent.online_weights(), best.weights)
+    assert weights_equal(agent.acting_weights(), best.weights)
+    assert weights_equal(agent.target.get_weights(), best.weights)
     if best.step != 400:
-        assert not _equal(last_weights, best.weights)
+        assert not weights_equal(last_weights, best.weights)
     # the kept weights replay their validation score on the validation games
     again = validate(agent, validator(config), config.evaluate.epsilon)
     assert again.score == best.score
@@ -110,7 +100,7 @@ def test_resume_keeps_the_best_agent_and_validates_at_the_same_steps(one_go: Tra
     assert resumed.history.validation_scores == one_go.history.validation_scores
     assert one_go.best is not None and resumed.best is not None
     assert (resumed.best.step, resumed.best.score) == (one_go.best.step, one_go.best.score)
-    assert _equal(resumed.best.weights, one_go.best.weights)
+    assert weights_equal(resumed.best.weights, one_go.best.weights)
 
 
 def test_a_damaged_best_is_refused_and_format_1_checkpoints_still_load(one_go: Trainer) -> None:

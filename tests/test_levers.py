@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TENSORBOARD_DIR
+from resume_kit import SMALL, fresh_trainer, weights_equal
 
 from agents.checkpoint import TrainingCheckpoint
 from agents.dqn import DQNAgent, head_layers
@@ -26,34 +26,13 @@ from agents.replay import (
 )
 from agents.training import Trainer
 from agents.validation import CorruptArtifactError
-from config import ConfigError, DQNConfig, RunConfig, resolve_config
-from envs.registry import make_game, training_games
+from config import ConfigError, DQNConfig, resolve_config
+from envs.registry import make_game
 from materializers.safe_pickle import RestrictedUnpickler
 
 pytestmark = [pytest.mark.timeout(900)]
 
 SHAPE = (4, 84, 84)
-
-SMALL: dict[str, Any] = {
-    "train": {"steps": 400, "log_every": 100, "tensorboard_dir": TENSORBOARD_DIR},
-    "replay": {"capacity": 1_000, "warmup_steps": 100},
-    "dqn": {"train_frequency": 2, "target_sync_steps": 150, "n_step": 3, "hidden_units": 64},
-    "exploration": {"epsilon_decay_steps": 300},
-    "evaluate": {"episodes": 2, "max_episode_frames": 1_000},
-    "enable_cache": False,
-}
-"""The exact-resume test's config (tests/test_checkpoint.py)."""
-
-
-def _fresh_trainer(config: RunConfig) -> Trainer:
-    keras.utils.set_random_seed(config.seed)
-    game = training_games(config.env, make_game(config.env))
-    agent = DQNAgent(config.dqn, game.observation_space.shape, game.num_actions, seed=config.seed)
-    return Trainer(game, agent, replay_buffer_for(config, game), config)
-
-
-def _weights_equal(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
-    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _buffer(
@@ -191,7 +170,7 @@ def test_uniform_batches_weigh_one_and_weights_of_one_leave_the_loss_unchanged()
         loss, _ = agent.learn(batch._replace(weights=weights))
         results.append((loss, agent.online.get_weights()))
     (plain, plain_weights), (ones, ones_weights), (half, _) = results
-    assert ones == plain and _weights_equal(ones_weights, plain_weights)  # bit for bit
+    assert ones == plain and weights_equal(ones_weights, plain_weights)  # bit for bit
     assert half == pytest.approx(plain / 2, rel=1e-6)
 
 
@@ -384,7 +363,7 @@ def _updates_run(updates_per_step: int, overlap: bool = True) -> DQNAgent:
         },
     }
     config = resolve_config("breakout", overrides=overrides)
-    trainer = _fresh_trainer(config)
+    trainer = fresh_trainer(config)
     trainer.run(200, progress=False)
     return trainer.agent
 
@@ -395,8 +374,8 @@ def test_updates_per_step_takes_that_many_updates_whenever_one_is_due():
     assert one.updates == 50  # steps 100, 102, ..., 198
     assert three.updates == 150
     assert one.target_syncs == three.target_syncs == 4  # still every 50 agent steps
-    assert _weights_equal(three.online.get_weights(), three_again.online.get_weights())
-    assert _weights_equal(three.acting_weights(), three_again.acting_weights())
+    assert weights_equal(three.online.get_weights(), three_again.online.get_weights())
+    assert weights_equal(three.acting_weights(), three_again.acting_weights())
     assert _updates_run(3, overlap=False).updates == 150
 
 
@@ -416,7 +395,7 @@ def test_a_reset_reinitialises_the_head_keeps_the_trunk_and_syncs_target_and_act
 
     after = {layer.name: layer.get_weights() for layer in agent.online.layers}
     for name in ("conv1", "conv2", "conv3"):
-        assert _weights_equal(after[name], before[name])
+        assert weights_equal(after[name], before[name])
     for layer in head_layers(agent.online):
         kernel, bias = after[layer.name]
         assert not np.array_equal(kernel, before[layer.name][0])
@@ -433,8 +412,8 @@ def test_a_reset_reinitialises_the_head_keeps_the_trunk_and_syncs_target_and_act
             else:
                 np.testing.assert_array_equal(reset_moments[moment], moments[moment])
     assert reset_moments[0] == moments[0]  # the step count goes on
-    assert _weights_equal(agent.target.get_weights(), agent.online.get_weights())
-    assert _weights_equal(agent.acting_weights(), agent.online.get_weights())
+    assert weights_equal(agent.target.get_weights(), agent.online.get_weights())
+    assert weights_equal(agent.acting_weights(), agent.online.get_weights())
     assert (agent.resets, agent.target_syncs) == (1, syncs + 1)
 
 
@@ -470,10 +449,10 @@ def test_resume_is_exact_with_every_lever_on_across_resets():
         },
     }
     config = resolve_config("breakout", overrides=overrides)
-    one_go = _fresh_trainer(config)
+    one_go = fresh_trainer(config)
     one_go.run(400, progress=False)
 
-    first = _fresh_trainer(config)
+    first = fresh_trainer(config)
     first.run(170, progress=False)
     blob = pickle.dumps(first.checkpoint(target_steps=400), protocol=5)
     del first
@@ -484,10 +463,10 @@ def test_resume_is_exact_with_every_lever_on_across_resets():
 
     a, b = one_go.agent, resumed.agent
     assert a.updates == 300 and a.resets == 3
-    assert _weights_equal(a.online.get_weights(), b.online.get_weights())
-    assert _weights_equal(a.target.get_weights(), b.target.get_weights())
-    assert _weights_equal(a.acting_weights(), b.acting_weights())
-    assert _weights_equal(a.optimizer.get_state(), b.optimizer.get_state())
+    assert weights_equal(a.online.get_weights(), b.online.get_weights())
+    assert weights_equal(a.target.get_weights(), b.target.get_weights())
+    assert weights_equal(a.acting_weights(), b.acting_weights())
+    assert weights_equal(a.optimizer.get_state(), b.optimizer.get_state())
     assert (a.steps, a.updates, a.target_syncs, a.resets) == (
         b.steps,
         b.updates,

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import pytest
 import yaml
-from conftest import PIPELINE_STEPS, TENSORBOARD_DIR
+from conftest import PIPELINE_STEPS, TINY_OVERRIDES
 from zenml.client import Client
 from zenml.log_stores.artifact.artifact_log_store import fetch_log_records
 from zenml.models import PipelineRunResponse
@@ -48,21 +48,6 @@ pytestmark = [pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parent.parent
 
-TINY_OVERRIDES: dict[str, Any] = {
-    "train": {
-        "steps": 300,
-        "log_every": 100,
-        "eval_every": 100,
-        "eval_episodes": 2,
-        "tensorboard_dir": TENSORBOARD_DIR,
-    },
-    "replay": {"capacity": 1_000, "warmup_steps": 100},
-    "dqn": {"train_frequency": 4, "target_sync_steps": 100, "n_step": 3},
-    "evaluate": {"episodes": 2, "max_episode_frames": 2_000},
-    "enable_cache": False,
-}
-"""The ``tiny_config`` fixture's values: that fixture is function-scoped, and the module shares
-one pipeline run; ``test_shared_run_uses_the_tiny_config`` keeps the two in step."""
 
 STEPS = PIPELINE_STEPS
 
