@@ -49,6 +49,7 @@ from agents.config import (
     elide,
     quote,
 )
+from agents.vector import lane_seed
 from envs.atari.config import AtariConfig
 from envs.connect_four.config import CONNECT_FOUR_HEURISTICS, ConnectFourConfig
 from envs.registry import SPECS, AnyEnvConfig, default_env_config, kinds, resolve_game
@@ -294,13 +295,58 @@ class RunConfig(ConfigModel):
                     f"the {lanes} games side by side takes {lanes} agent steps; use a multiple "
                     f"of {lanes}"
                 )
+        self._check_seeds_disjoint()
         if self.dqn.mirror_augment and not self.env.mirror_symmetric:
             allowed = ", ".join(spec.kind for spec in SPECS if spec.config.mirror_symmetric)
             raise ValueError(
                 f"dqn.mirror_augment=true is for mirror-symmetric games; env.kind="
                 f"{self.env.kind!r} is not one (allowed: {allowed})"
             )
+        if self.dqn.random_shift_pixels and not self.env.image_observations:
+            allowed = ", ".join(spec.kind for spec in SPECS if spec.config.image_observations)
+            raise ValueError(
+                f"dqn.random_shift_pixels={self.dqn.random_shift_pixels} shifts image frames; "
+                f"env.kind={self.env.kind!r} observes a board, not images (allowed: "
+                f"{allowed}); use dqn.random_shift_pixels=0"
+            )
         return self
+
+    def _check_seeds_disjoint(self) -> None:
+        """Training, validation and evaluation reset from disjoint seeds: a score means
+        something only on episodes that selecting or training the agent never played."""
+        lanes = self.env.num_envs
+        evaluation = range(self.evaluate.seed, self.evaluate.seed + self.evaluate.episodes)
+        where = "evaluate.seed and evaluate.episodes"
+        groups = [("the evaluation's", evaluation, where, "move evaluate.seed")]
+        if self.train.eval_every is not None:
+            validation = range(
+                self.train.eval_seed, self.train.eval_seed + self.train.eval_episodes
+            )
+            overlap = range(
+                max(evaluation.start, validation.start), min(evaluation.stop, validation.stop)
+            )
+            if overlap:
+                raise ValueError(
+                    f"train.eval_seed={self.train.eval_seed}: validation games reset from seeds "
+                    f"{_span(validation)}, which overlap the evaluation's {_span(evaluation)} "
+                    f"({where}); use a train.eval_seed outside them"
+                )
+            where = "train.eval_seed and train.eval_episodes"
+            groups.append(("the validation's", validation, where, "move train.eval_seed"))
+        for lane in range(lanes):
+            seed = lane_seed(self.seed, lane)
+            for name, seeds, fields, fix in groups:
+                if seed in seeds:
+                    game = "" if lanes == 1 else f" (game {lane} of env.num_envs={lanes})"
+                    raise ValueError(
+                        f"seed={self.seed}: training would reset{game} from seed {seed}, one "
+                        f"of {name} reset seeds ({_span(seeds)}, {fields}); use a run seed "
+                        f"outside them or {fix}"
+                    )
+
+
+def _span(seeds: range) -> str:
+    return f"{seeds.start} to {seeds.stop - 1}"
 
 
 def default_config(game: str) -> RunConfig:

@@ -115,6 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed", type=_int_flag("--seed", 0, SEED_MAX), help=f"run seed, 0-{SEED_MAX} (default 0)"
     )
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=_int_flag("--seeds", 0, SEED_MAX),
+        metavar="SEED",
+        help="train one run per seed, one after another (named <run-name>_seed<k>, tagged "
+        "together), then report the mean over seeds and the IQM with 95%% intervals; run "
+        "again with the same --run-name to finish the seeds not yet completed",
+    )
     parser.add_argument("--buffer-size", type=_int_flag("--buffer-size"), help="replay capacity")
     parser.add_argument(
         "--num-envs",
@@ -236,9 +245,35 @@ def _check_schedule_flags(args: argparse.Namespace) -> None:
         _fail(str(exc))
 
 
+def _check_seeds_flags(args: argparse.Namespace) -> None:
+    """Flag combinations around --seeds, checked before ZenML starts."""
+    if args.seeds is None:
+        return
+    for flag, value, why in (
+        ("--seed", args.seed, "--seeds names every seed"),
+        ("--resume", args.resume, "resume one seed's run by its name instead"),
+        ("--schedule", args.schedule, "a schedule trains one run per tick"),
+        ("--evaluate-only", args.evaluate_only, "--seeds trains"),
+    ):
+        if value is not None:
+            _fail(f"{flag} does not go with --seeds: {why}")
+    repeated = sorted({seed for seed in args.seeds if args.seeds.count(seed) > 1})
+    if repeated:
+        _fail(
+            f"--seeds {' '.join(map(str, args.seeds))}: seed {repeated[0]} appears more than "
+            "once; give each seed once"
+        )
+    if args.run_name is not None and "{" in args.run_name:
+        _fail(
+            f"--run-name {quote(args.run_name)}: with --seeds the name is the group's, which a "
+            "second command finishes; use one without ZenML's {date}/{time} placeholders"
+        )
+
+
 def _resolve(args: argparse.Namespace) -> RunConfig:
     """The run's config from parsed flags; exit 2 with one line on any user error."""
     _check_schedule_flags(args)
+    _check_seeds_flags(args)
     game = args.game  # "" is a wrong game, not the default one
     if game is None and args.config is not None:
         from config import load_yaml
@@ -267,6 +302,8 @@ def _resolve(args: argparse.Namespace) -> RunConfig:
         if args.resume is not None:
             _fail("--evaluate-only and --resume do not go together: evaluation does not train")
         return config
+    if args.seeds is not None:
+        _seed_configs(config, args.seeds, "check")  # every seed's config holds, before ZenML
     from agents.memory import InsufficientMemoryError, check_replay_memory
     from config import check_writable_directory
     from envs.registry import frame_shape
@@ -461,7 +498,7 @@ def _main(argv: list[str], guard: RunGuard) -> int:
     config = _resolve(args)
     # the store is created (once, under a lock) and crashed runs recovered before any use
     guard.start_zenml()
-    if args.schedule is None:  # a schedule names its runs itself
+    if args.schedule is None and args.seeds is None:  # these name their runs themselves
         _check_run_name_is_new(config)
     if args.stack is not None:
         use_stack_or_fail(args.stack)
@@ -469,6 +506,8 @@ def _main(argv: list[str], guard: RunGuard) -> int:
         return schedule_training(args, config)
     if args.evaluate_only is not None:
         return evaluate_only(config, args.evaluate_only)
+    if args.seeds is not None:
+        return train_seeds(args.seeds, config, args.run_name, guard)
     if config.train.steps <= config.replay.warmup_steps:
         print(
             f"warning: train.steps={config.train.steps} <= replay.warmup_steps="
@@ -489,6 +528,82 @@ def _main(argv: list[str], guard: RunGuard) -> int:
     guard.check("before the run started")
     run = training_run(config)(config=config)
     return _report(run)
+
+
+def _seed_configs(config: RunConfig, seeds: list[int], group: str) -> list[RunConfig]:
+    """One config per seed, named ``<group>_seed<k>``; each is checked (seed disjointness)."""
+    from pydantic import ValidationError
+
+    configs = []
+    for seed in seeds:
+        values = {**config.model_dump(), "seed": seed, "run_name": f"{group}_seed{seed}"}
+        try:
+            configs.append(type(config).model_validate(values))
+        except ValidationError as exc:
+            _fail(f"--seeds: {exc.errors()[0]['msg'].removeprefix('Value error, ')}")
+    return configs
+
+
+def train_seeds(seeds: list[int], config: RunConfig, group: str | None, guard: RunGuard) -> int:
+    """Train one run per seed, one after another, then report over the seeds.
+
+    Runs are named ``<group>_seed<k>`` and tagged ``seeds-<group>``; a seed whose run already
+    completed (an earlier command with the same ``--run-name``) is not trained again, and a
+    run of that name in any other state is refused with the command that resumes it.
+    """
+    from datetime import datetime
+
+    from zenml.client import Client
+
+    from envs.registry import game_slug
+
+    if group is None:
+        group = f"{game_slug(config.game)}_seeds_{datetime.now():%Y_%m_%d-%H_%M_%S}"
+    configs = _seed_configs(config, seeds, group)
+    client = Client()
+    todo = []
+    for seed_config in configs:
+        name = seed_config.run_name
+        assert name is not None
+        existing = client.list_pipeline_runs(name=name, size=1, hydrate=False).items
+        if not existing:
+            todo.append(seed_config)
+        elif existing[0].status.value != "completed":
+            _fail(
+                f"run {name} (seed {seed_config.seed}) exists with status "
+                f"{existing[0].status.value}; finish it with --resume {name} --seed "
+                f"{seed_config.seed} (plus your other flags), then run --seeds again"
+            )
+        else:
+            print(f"seed {seed_config.seed}: run {name} already completed; not trained again")
+    from pipelines import seed_report_run, training_run
+
+    tag = f"seeds-{group}"
+    _store_rom(config)
+    for index, seed_config in enumerate(todo, 1):
+        print(
+            f"training {config.game} seed {seed_config.seed} ({index}/{len(todo)}): "
+            f"{config.train.steps:,} agent steps, run {seed_config.run_name}"
+        )
+        guard.check(f"before seed {seed_config.seed}'s run started")
+        run = training_run(seed_config, tags=[tag])(config=seed_config)
+        if run is not None and not client.get_pipeline_run(run.id).status.is_finished:
+            print(f"run {run.name} submitted; the seed report waits for finished runs")
+            return _report(run)
+        if _report(run):
+            return 1
+    names = [str(seed_config.run_name) for seed_config in configs]
+    guard.check("before the seed report")
+    report = seed_report_run(config, f"{group}_report_{{date}}_{{time}}", [tag])(
+        config=configs[0], run_names=names, seeds=seeds
+    )
+    if report is None:
+        return 0
+    table = client.get_pipeline_run(report.id).steps["seed_report"].outputs["seed_report"][0]
+    print()
+    print(table.load())
+    print(f"runs tagged {tag} (inspect them with `zenml login --local`)")
+    return 0
 
 
 def _report_stop(exc: StopRequested, argv: list[str], guard: RunGuard) -> int:

@@ -20,8 +20,11 @@ if TYPE_CHECKING:
     from agents.replay import ReplayBuffer
     from agents.vector import GameVector
 
-CHECKPOINT_FORMAT = 1
-"""Version of the checkpoint's fields; bump when they change."""
+CHECKPOINT_FORMAT = 2
+"""Version of the checkpoint's fields; bump when they change (2 added ``best``)."""
+
+READABLE_FORMATS = (1, 2)
+"""Formats this version resumes from (a format-1 checkpoint has no best agent yet)."""
 
 
 def capture_global_rngs() -> dict[str, Any]:
@@ -66,6 +69,9 @@ class TrainingCheckpoint:
         target_steps: The agent step the run was training up to.
         final: True when written because training ended or was interrupted, rather than on
             the ``checkpoint_every`` schedule.
+        best: The best weights validated so far (:class:`agents.keep_best.BestAgent`'s
+            state: step, score, weights), or ``None`` before the first validation or without
+            keep-best.
         format: :data:`CHECKPOINT_FORMAT` at writing time.
     """
 
@@ -77,6 +83,7 @@ class TrainingCheckpoint:
     global_rngs: dict[str, Any]
     target_steps: int
     final: bool = False
+    best: dict[str, Any] | None = None
     format: int = CHECKPOINT_FORMAT
 
     def __post_init__(self) -> None:
@@ -102,7 +109,7 @@ class TrainingCheckpoint:
         from agents.replay import ReplayBuffer
         from agents.vector import GameVector, games_in
 
-        reader = StateReader(state, "TrainingCheckpoint", CHECKPOINT_FORMAT)
+        reader = StateReader(state, "TrainingCheckpoint", READABLE_FORMATS)
         config = reader.raw("config")
         check_plain_values(config, reader.failing("config"))
         if type(config) is not dict or type(config.get("game")) is not str:
@@ -146,7 +153,17 @@ class TrainingCheckpoint:
                 raise reader.error(
                     key, f"has {name}={found!r}, but the checkpoint's game has {expected!r}"
                 )
+        best = None
+        if reader.has("best") and reader.raw("best") is not None:  # agents.keep_best.BestAgent
+            kept = reader.nested("best")
+            shapes = [tuple(int(d) for d in w.shape) for w in agent.online.weights]
+            best = {
+                "step": kept.integer("step", 0, 2**62),
+                "score": kept.number("score"),
+                "weights": kept.arrays("weights", "f4", shapes),
+            }
         self.config, self.game, self.agent, self.buffer = config, game, agent, buffer
+        self.best = best
         self.history = history
         self.global_rngs = {"numpy": rngs.raw("numpy"), "tensorflow": rngs.raw("tensorflow")}
         self.target_steps, self.final, self.format = target_steps, final, CHECKPOINT_FORMAT
@@ -173,4 +190,9 @@ class TrainingCheckpoint:
             "replay_stored": len(self.buffer),
             "episodes": len(scores),
             "final": self.final,
+            **(
+                {"best_step": self.best["step"], "best_validation_score": self.best["score"]}
+                if self.best is not None
+                else {}
+            ),
         }

@@ -30,6 +30,13 @@ NATURE_CNN_MIN_PIXELS = 36
 from this size up (:func:`agents.networks.resolve_network`), and a game's config offers them
 from it (``envs.atari.config.AtariConfig.networks``)."""
 
+MAX_UPDATES_PER_STEP = 64
+"""Most gradient updates per due step (``dqn.updates_per_step``); replay ratios studied reach
+16 (D'Oro et al. 2023)."""
+
+MAX_SHIFT_PIXELS = 16
+"""Largest random shift (``dqn.random_shift_pixels``); DrQ uses 4 on 84x84 frames."""
+
 MAX_FRAME_STACK = 16
 """Deepest frame stack an observation may have; the replay buffer rebuilds stacks up to it."""
 
@@ -128,6 +135,23 @@ class DQNConfig(ConfigModel):
     train_frequency: int = Field(1, ge=1)
     """Agent steps between gradient updates (1 = one update per step, the 100k regime)."""
 
+    updates_per_step: int = Field(1, ge=1, le=MAX_UPDATES_PER_STEP)
+    """Gradient updates each time an update is due, each on its own batch: the replay ratio
+    is ``updates_per_step / train_frequency`` updates per agent step (D'Oro et al. 2023 raise
+    it together with ``reset_every``). Target syncs stay on agent steps."""
+
+    random_shift_pixels: int = Field(0, ge=0, le=MAX_SHIFT_PIXELS)
+    """Random shifts (DrQ, Kostrikov, Yarats & Fergus 2021): pad each sampled observation and
+    next observation by this many pixels, repeating the edge, and crop it back at a random
+    offset drawn per sample (4 for Atari, as in DrQ); 0 turns it off. Only for games whose
+    observations are frame stacks (Atari)."""
+
+    reset_every: int | None = Field(None, ge=1)
+    """Agent steps between resets of the network's fully connected head (Nikishin et al.
+    2022; D'Oro et al. 2023): its layers get fresh initial weights and zero Adam moments, the
+    convolutional trunk keeps what it learnt, and the target network is synced to the reset
+    online network; ``null`` never resets."""
+
     target_sync_steps: int = Field(2_000, ge=1)
     """Copy the online weights into the target network every this many agent steps."""
 
@@ -161,6 +185,24 @@ class ReplayConfig(ConfigModel):
 
     warmup_steps: int = Field(1_600, ge=1)
     """Agent steps of experience collected before the first gradient update."""
+
+    prioritized: bool = False
+    """Prioritized experience replay (Schaul et al. 2016): sample transitions in proportion
+    to ``(|TD error| + priority_epsilon) ** priority_exponent``, new ones at the highest
+    priority seen, and weight each sample's loss by its importance weight; ``false`` samples
+    uniformly."""
+
+    priority_exponent: float = Field(0.5, ge=0.0, le=1.0)
+    """How strongly priorities skew sampling (alpha; 0 is uniform): 0.5 as in Rainbow (Hessel
+    et al. 2018), data-efficient Rainbow and Dopamine."""
+
+    importance_exponent: float = Field(0.4, ge=0.0, le=1.0)
+    """Importance-sampling correction (beta) at step 0, annealed linearly to 1 at
+    ``train.steps`` (Schaul et al. 2016; 0.4 as in Rainbow and data-efficient Rainbow). The
+    weights are divided by the batch's largest, so they only scale updates down."""
+
+    priority_epsilon: float = Field(1e-6, gt=0.0, le=1.0)
+    """Added to each |TD error| before the exponent, so no transition's priority is 0."""
 
 
 class ExplorationConfig(ConfigModel):
@@ -206,6 +248,25 @@ class TrainConfig(ConfigModel):
 
     deterministic_ops: bool = False
     """Turn on TensorFlow op determinism (bit-exact repeats and resumes, somewhat slower)."""
+
+    eval_every: int | None = Field(10_000, ge=1)
+    """Agent steps between validations: the agent (its online weights, at
+    ``evaluate.epsilon``) plays ``eval_episodes`` validation games, on seeds that neither
+    training nor the final evaluation uses, at every multiple of this and when training ends;
+    ``null`` turns validation and keep-best off."""
+
+    eval_episodes: int = Field(5, ge=1)
+    """Validation games at each validation (per opponent and seat in two-player games)."""
+
+    eval_seed: int = Field(20_000, ge=0, le=SEED_MAX)
+    """First validation seed; validation game k uses ``eval_seed + k`` every time, so the
+    points of the validation curve are comparable."""
+
+    keep_best: bool = True
+    """Keep the weights with the best mean validation score (as Stable-Baselines3's
+    ``EvalCallback`` keeps ``best_model``): the ``train`` step outputs them, so the pipeline
+    evaluates and promotes the best agent seen, not the last. Checkpoints carry the best
+    weights, so a resumed run keeps them. Needs ``eval_every``."""
 
 
 class EvalConfig(ConfigModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import keras
@@ -21,8 +23,14 @@ from agents.validation import (
     state_errors,
 )
 
-STATE_FORMAT = 1
-"""Version of the pickled agent state; bump when its keys change."""
+STATE_FORMAT = 2
+"""Version of the pickled agent state; bump when its keys change (2 added ``resets``)."""
+
+READABLE_FORMATS = (1, 2)
+"""Formats this version loads (a format-1 agent was never reset)."""
+
+TDErrorsCallback = Callable[[np.ndarray], None]
+"""Takes an update's per-sample |TD errors| (prioritized replay's new priorities)."""
 
 MAX_COUNTER = 2**62
 """Largest step or update count a pickled agent may hold."""
@@ -74,7 +82,8 @@ class DQNAgent:
         self._acting = numpy_q_network(self.online)
         self._latest_flat: np.ndarray | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: Future[tuple[Any, Any, Any]] | None = None
+        self._pending: Future[tuple[Any, Any, Any, Any]] | None = None
+        self._on_td_errors: TDErrorsCallback | None = None
         self._finished: list[tuple[float, float]] = []
         self.optimizer = FusedAdam(
             self.online.trainable_variables,
@@ -88,6 +97,9 @@ class DQNAgent:
         """Gradient updates made."""
         self.target_syncs = 0
         """Times the target network was overwritten with the online weights."""
+        self.resets = 0
+        """Times the network's head was reset (``reset_every``)."""
+        self._head = head_layers(self.online)
         self._compile()
 
     def _build_network(self, name: str) -> keras.Model:
@@ -141,6 +153,7 @@ class DQNAgent:
                 tf.TensorSpec((None,), tf.float32),
                 obs_spec,
                 tf.TensorSpec((None, self.num_actions), tf.bool),
+                tf.TensorSpec((None,), tf.float32),
             ],
             jit_compile=config.jit_compile,
         )
@@ -151,19 +164,22 @@ class DQNAgent:
             discounts: tf.Tensor,
             next_observations: tf.Tensor,
             next_masks: tf.Tensor,
-        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+            weights: tf.Tensor,
+        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
             targets = td_targets(returns, discounts, next_observations, next_masks)
             with tf.GradientTape() as tape:
                 q = online(observations, training=True)
                 chosen_q = tf.gather(q, actions, batch_dims=1)
                 error = targets - chosen_q
+                abs_error = tf.abs(error)
                 if config.loss == "huber":
-                    abs_error = tf.abs(error)
                     quadratic = tf.minimum(abs_error, 1.0)
                     losses = 0.5 * quadratic**2 + (abs_error - quadratic)
                 else:
                     losses = 0.5 * error**2
-                loss = tf.reduce_mean(losses)
+                # importance weights (prioritized replay; Schaul et al. 2016): the weighted
+                # mean, which weights of exactly 1 leave bit for bit the plain mean
+                loss = tf.reduce_mean(weights * losses)
             gradients = tape.gradient(loss, variables)
             if config.grad_clip_norm is not None:
                 gradients, _ = tf.clip_by_global_norm(gradients, config.grad_clip_norm)
@@ -171,7 +187,7 @@ class DQNAgent:
             # the updated weights as one vector, read after the update (automatic control
             # dependencies order the reads after the writes)
             flat = tf.concat([tf.reshape(w, [-1]) for w in online.weights], axis=0)
-            return loss, tf.reduce_mean(chosen_q), flat
+            return loss, tf.reduce_mean(chosen_q), flat, abs_error
 
         @tf.function
         def sync_target() -> None:
@@ -198,6 +214,31 @@ class DQNAgent:
     def set_acting_weights(self, weights: list[np.ndarray]) -> None:
         """Replace the weights the agent acts with."""
         self._acting.set_weights(weights)
+
+    def online_weights(self) -> list[np.ndarray]:
+        """Copies of the online network's weights, once any running update has finished."""
+        self.wait()
+        return [np.array(w, dtype=np.float32) for w in self.online.get_weights()]
+
+    @contextmanager
+    def acting_with(self, weights: list[np.ndarray]) -> Iterator[None]:
+        """Act with ``weights`` inside the block (validating the online weights while the
+        agent itself acts one update behind), then with the agent's own acting weights."""
+        own = self._acting.get_weights()
+        self._acting.set_weights(weights)
+        try:
+            yield
+        finally:
+            self._acting.set_weights(own)
+
+    def load_weights(self, weights: list[np.ndarray]) -> None:
+        """Make ``weights`` the online, target and acting weights (the kept best agent);
+        counters, RNG and optimizer state stay as they are."""
+        self.wait()
+        self.online.set_weights(weights)
+        self.target.set_weights(weights)
+        self._acting.set_weights(weights)
+        self._latest_flat = None
 
     def act(
         self,
@@ -252,27 +293,38 @@ class DQNAgent:
         legal = np.flatnonzero(action_mask)
         return int(legal[rng.integers(len(legal))])
 
-    def learn(self, batch: ReplayBatch) -> tuple[float, float]:
+    def learn(
+        self, batch: ReplayBatch, on_td_errors: TDErrorsCallback | None = None
+    ) -> tuple[float, float]:
         """One gradient update on a replay batch, finished before returning.
+
+        Args:
+            batch: The transitions; their ``weights`` scale each sample's loss.
+            on_td_errors: Called with the batch's |TD errors| (new priorities) before
+                returning.
 
         Returns:
             The TD loss and the mean Q-value of the taken actions.
         """
         self.wait()
-        loss, mean_q, flat = self._run_update(batch)
+        loss, mean_q, flat, td_errors = self._run_update(batch)
         self._acting.set_flat(flat.numpy())
         self._latest_flat = None  # superseded by this update's weights
+        if on_td_errors is not None:
+            on_td_errors(td_errors.numpy())
         return float(loss), float(mean_q)
 
-    def learn_async(self, batch: ReplayBatch) -> None:
+    def learn_async(self, batch: ReplayBatch, on_td_errors: TDErrorsCallback | None = None) -> None:
         """Start one gradient update on a replay batch and return at once.
 
         The previous update is finished first and the acting weights are refreshed from it, so
-        the agent acts one update behind; results are collected by :meth:`drain_metrics`. Without
+        the agent acts one update behind; results are collected by :meth:`drain_metrics`, and
+        ``on_td_errors`` gets the batch's |TD errors| in the :meth:`wait` that finishes the
+        update (on the calling thread, so the order of its effects is fixed). Without
         ``overlap_updates`` this is :meth:`learn`.
         """
         if not self.config.overlap_updates:
-            self._finished.append(self.learn(batch))
+            self._finished.append(self.learn(batch, on_td_errors))
             return
         self.wait()
         if self._latest_flat is not None:
@@ -281,8 +333,12 @@ class DQNAgent:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dqn-update")
         self._pending = self._executor.submit(self._run_update, batch)
+        self._on_td_errors = on_td_errors
 
-    def _run_update(self, batch: ReplayBatch) -> tuple[Any, Any, Any]:
+    def _run_update(self, batch: ReplayBatch) -> tuple[Any, Any, Any, Any]:
+        weights = batch.weights
+        if weights is None:
+            weights = np.ones(len(batch.actions), dtype=np.float32)
         result = self._train_step(
             batch.observations,
             batch.actions,
@@ -290,17 +346,22 @@ class DQNAgent:
             batch.discounts,
             batch.next_observations,
             batch.next_action_masks,
+            weights,
         )
         self.updates += 1
         return result
 
     def wait(self) -> None:
-        """Finish the running update, if any (its metrics go to :meth:`drain_metrics`)."""
+        """Finish the running update, if any: its metrics go to :meth:`drain_metrics` and its
+        |TD errors| to the callback it was started with."""
         if self._pending is not None:
             pending, self._pending = self._pending, None
-            loss, mean_q, flat = pending.result()
+            on_td_errors, self._on_td_errors = self._on_td_errors, None
+            loss, mean_q, flat, td_errors = pending.result()
             self._latest_flat = flat.numpy()
             self._finished.append((float(loss), float(mean_q)))
+            if on_td_errors is not None:
+                on_td_errors(td_errors.numpy())
 
     def drain_metrics(self) -> list[tuple[float, float]]:
         """(loss, mean Q) of the updates finished since the last call."""
@@ -320,17 +381,54 @@ class DQNAgent:
         self._sync_target()
         self.target_syncs += 1
 
+    def reset_head(self) -> None:
+        """Re-initialise the network's fully connected head (Nikishin et al. 2022, "The
+        Primacy Bias in Deep RL"; D'Oro et al. 2023, "Sample-Efficient RL by Breaking the
+        Replay Ratio Barrier"), keeping the trunk.
+
+        The head is :func:`head_layers`: every Dense layer after the convolutions of the
+        Nature network (``value_hidden``, ``value``, ``advantage_hidden``, ``advantage``
+        with the dueling head; ``hidden``, ``q_values`` without), the whole network when it
+        has no convolutions, and an afterstate network's last two layers. Kernels are drawn
+        afresh as Keras's Dense layers draw them (Glorot uniform) but from the agent's
+        generator, so a run's resets are reproducible, and biases become 0; the Adam moments
+        of these weights become 0 (the step count, shared by all weights, goes on). The
+        target network is then synced to the reset online network, as the papers' agents
+        start over from the reset weights in both, and the acting weights follow at once.
+        """
+        self.wait()
+        optimizer_index = {id(v): i for i, v in enumerate(self.online.trainable_variables)}
+        for layer in self._head:
+            kernel, bias = layer.kernel, layer.bias
+            fan_in, fan_out = (int(d) for d in kernel.shape)
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            kernel.assign(self.rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32))
+            bias.assign(np.zeros(bias.shape, np.float32))
+            for variable in (kernel, bias):
+                self.optimizer.reset_moments(optimizer_index[id(variable)])
+        self._sync_target()
+        self.target_syncs += 1
+        self._acting.set_weights(self.online.get_weights())
+        self._latest_flat = None  # the finished update's weights are superseded
+        self.resets += 1
+
     def end_step(self) -> bool:
-        """Count one agent step; sync the target every ``target_sync_steps`` steps.
+        """Count one agent step; reset the head every ``reset_every`` steps and sync the
+        target every ``target_sync_steps`` steps.
 
         Returns:
             Whether the target network was synced at this step.
         """
         self.steps += 1
+        reset_every = self.config.reset_every
+        reset = reset_every is not None and self.steps % reset_every == 0
+        if reset:
+            self.reset_head()  # syncs the target too
         if self.steps % self.config.target_sync_steps == 0:
-            self.sync_target()
+            if not reset:
+                self.sync_target()
             return True
-        return False
+        return reset
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict[str, Any]:
@@ -349,6 +447,7 @@ class DQNAgent:
             "steps": self.steps,
             "updates": self.updates,
             "target_syncs": self.target_syncs,
+            "resets": self.resets,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -358,7 +457,7 @@ class DQNAgent:
             CorruptArtifactError: Naming the field that is missing, of the wrong type, out of
                 the config's range, or of the wrong shape for the network the config describes.
         """
-        reader = StateReader(state, "DQNAgent", STATE_FORMAT)
+        reader = StateReader(state, "DQNAgent", READABLE_FORMATS)
         config = reader.config("config", DQNConfig)
         observation_shape = reader.shape("observation_shape", 3)
         num_actions = reader.integer("num_actions", 1, MAX_ACTIONS)
@@ -382,6 +481,7 @@ class DQNAgent:
         steps = reader.integer("steps", 0, MAX_COUNTER)
         updates = reader.integer("updates", 0, MAX_COUNTER)
         target_syncs = reader.integer("target_syncs", 0, MAX_COUNTER)
+        resets = reader.integer("resets", 0, MAX_COUNTER) if state["format"] >= 2 else 0
         with state_errors("DQNAgent"):
             self.__init__(config, observation_shape, num_actions)  # type: ignore[misc]
             self.online.set_weights(online)
@@ -396,6 +496,7 @@ class DQNAgent:
         self.steps = steps
         self.updates = updates
         self.target_syncs = target_syncs
+        self.resets = resets
 
 
 def _network_shapes(
@@ -423,6 +524,17 @@ def _network_shapes(
     finally:
         global_state.set_global_attribute("uninitialized_variables", deferred)
     return every, trainable
+
+
+def head_layers(model: keras.Model) -> list[keras.layers.Dense]:
+    """The Dense layers :meth:`DQNAgent.reset_head` re-initialises: those after the
+    convolutional trunk (all of them in a network without convolutions), or the last two of
+    an afterstate network (``hidden2``, ``afterstate_value``), whose shared first layers read
+    the board's features."""
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    if any(layer.name == "afterstate_value" for layer in dense):
+        return [layer for layer in dense if layer.name in ("hidden2", "afterstate_value")]
+    return dense
 
 
 def _best_action(q_values: np.ndarray, action_mask: np.ndarray | None) -> int:

@@ -22,6 +22,8 @@ class TrainingHistory:
         curve_epsilon: Exploration epsilon at the point.
         curve_steps_per_second: Agent steps per second over the interval.
         curve_frame_number: Emulator frames played at each learning-curve point.
+        validation_steps: Agent step of each validation (``train.eval_every``).
+        validation_scores: Mean score of the validation games there.
     """
 
     episode_scores: list[float] = field(default_factory=list)
@@ -32,8 +34,9 @@ class TrainingHistory:
     curve_mean_q: list[float] = field(default_factory=list)
     curve_epsilon: list[float] = field(default_factory=list)
     curve_steps_per_second: list[float] = field(default_factory=list)
-
     curve_frame_number: list[int] = field(default_factory=list)
+    validation_steps: list[int] = field(default_factory=list)
+    validation_scores: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (NaN becomes None)."""

@@ -2,9 +2,10 @@
 
 The loop (:class:`agents.training.Trainer`) plays the game and reports; everything that makes
 an algorithm what it is happens behind this protocol: exploration, how rewards and terminals
-are shaped for learning, what is stored, when learning starts (replay warm-up), how often it
-learns, batch augmentation (mirroring) and target-network syncs. A second algorithm is a
-second class with these members; the loop does not change.
+are shaped for learning, what is stored, when learning starts (replay warm-up), how often and
+how many times it learns, batch augmentation (mirroring, random shifts), replay priorities,
+target-network syncs and resets. A second algorithm is a second class with these members; the
+loop does not change.
 
 The shape is act/observe (as in acme's ``Actor.select_action``/``observe``/``update``, folded
 into one ``observe`` because the loop has no reason to call learning separately) rather than
@@ -15,6 +16,8 @@ under, which ``act`` sees and Dopamine's ``step(reward, observation)`` would not
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,7 +25,7 @@ import numpy as np
 from agents.config import RunSettings
 from agents.dqn import DQNAgent
 from agents.networks import NumpyQNetwork
-from agents.replay import ReplayBuffer, mirrored
+from agents.replay import RandomShift, ReplayBatch, ReplayBuffer, mirrored
 from agents.schedules import LinearSchedule
 
 
@@ -79,28 +82,57 @@ class Learner(Protocol):
 
 class DQNLearner:
     """DQN behind the :class:`Learner` protocol: epsilon-greedy acting, reward clipping and
-    life-loss terminals for learning, replay with warm-up, an update every ``train_frequency``
-    steps on a (optionally mirrored) batch, target syncs every ``target_sync_steps`` steps.
+    life-loss terminals for learning, replay with warm-up, ``updates_per_step`` updates every
+    ``train_frequency`` steps, each on its own (optionally mirrored or shifted) batch, target
+    syncs every ``target_sync_steps`` steps and head resets every ``reset_every`` steps.
 
-    Holds no state of its own: the agent holds the counters and RNG (so the epsilon schedule's
-    position), the buffer holds the experience; both are what a checkpoint saves.
+    With a prioritized buffer, each update's |TD errors| become its batch's priorities when
+    the update finishes, and the next batch is drawn only after that (the running update is
+    waited for first), so what is sampled never depends on when a log or a checkpoint waited.
+    The importance exponent (beta) rises linearly from ``replay.importance_exponent`` at step
+    0 to 1 at ``train.steps`` (Schaul et al. 2016).
+
+    Holds no state of its own (the random shifts keep only a scratch buffer): the agent holds
+    the counters and RNG (so the epsilon schedule's position), the buffer holds the experience
+    and priorities; both are what a checkpoint saves.
 
     Args:
         agent: The DQN agent (networks, optimizer, counters, RNG).
         buffer: The replay buffer.
-        config: The run's configuration (its ``dqn``, ``replay`` and ``exploration``).
+        config: The run's configuration (its ``dqn``, ``replay``, ``exploration`` and
+            ``train.steps``).
+
+    Raises:
+        ValueError: If the buffer samples otherwise than ``replay`` says (a checkpoint's
+            buffer resumed under a changed config).
     """
 
     def __init__(self, agent: DQNAgent, buffer: ReplayBuffer, config: RunSettings):
+        replay = config.replay
+        if buffer.prioritized != replay.prioritized or (
+            buffer.prioritized
+            and (buffer.priority_exponent, buffer.priority_epsilon)
+            != (replay.priority_exponent, replay.priority_epsilon)
+        ):
+            raise ValueError(
+                f"the replay buffer has prioritized={buffer.prioritized}, priority_exponent="
+                f"{buffer.priority_exponent}, priority_epsilon={buffer.priority_epsilon}, but "
+                f"the config has replay.prioritized={replay.prioritized}, "
+                f"replay.priority_exponent={replay.priority_exponent}, replay.priority_epsilon="
+                f"{replay.priority_epsilon}; resume with the settings the buffer was made with"
+            )
         self.agent = agent
         self.buffer = buffer
         self.dqn = config.dqn
-        self.warmup_steps = config.replay.warmup_steps
+        self.warmup_steps = replay.warmup_steps
         self.schedule = LinearSchedule(
             config.exploration.epsilon_start,
             config.exploration.epsilon_end,
             config.exploration.epsilon_decay_steps,
         )
+        self.importance = LinearSchedule(replay.importance_exponent, 1.0, config.train.steps)
+        pixels = config.dqn.random_shift_pixels
+        self._shift = RandomShift(pixels) if pixels else None
         self._epsilon = self.schedule(agent.steps)
 
     @property
@@ -145,11 +177,27 @@ class DQNLearner:
         )
         # warm-up counts stored transitions, so a continued agent refills a new buffer
         if len(buffer) >= self.warmup_steps and agent.steps % dqn.train_frequency == 0:
-            batch = buffer.sample(dqn.batch_size, agent.rng)
-            if dqn.mirror_augment:
-                batch = mirrored(batch, agent.rng)
-            agent.learn_async(batch)
-        agent.end_step()  # counts the step; syncs the target every target_sync_steps
+            for _ in range(dqn.updates_per_step):
+                self._learn()
+        agent.end_step()  # counts the step; syncs the target, resets the head when due
+
+    def _learn(self) -> None:
+        """Sample a batch, augment it as configured and start an update on it."""
+        dqn, agent, buffer = self.dqn, self.agent, self.buffer
+        if buffer.prioritized:
+            agent.wait()  # the running update's priorities go in before the next draw
+        batch = buffer.sample(dqn.batch_size, agent.rng, self.importance(agent.steps))
+        if dqn.mirror_augment:
+            batch = mirrored(batch, agent.rng)
+        if self._shift is not None:
+            batch = self._shift(batch, agent.rng)
+        agent.learn_async(batch, self._priority_update(batch))
+
+    def _priority_update(self, batch: ReplayBatch) -> Callable[[np.ndarray], None] | None:
+        """What takes the batch's new |TD errors| (``None`` for uniform replay)."""
+        if not self.buffer.prioritized:
+            return None
+        return functools.partial(self.buffer.update_priorities, batch.indices)
 
     def snapshot(self) -> NumpyQNetwork:
         return self.agent.snapshot()

@@ -70,6 +70,12 @@ class FusedAdam:
                 use_locking=False,
             )
 
+    def reset_moments(self, index: int) -> None:
+        """Zero the first and second moments of variable ``index`` (a re-initialised
+        weight starts its statistics over; the step count stays)."""
+        self._m[index].assign(tf.zeros_like(self._m[index]))
+        self._v[index].assign(tf.zeros_like(self._v[index]))
+
     def get_state(self) -> list[np.ndarray]:
         """The state as numpy arrays, in :attr:`variables` order."""
         return [variable.numpy() for variable in self.variables]

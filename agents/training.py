@@ -21,6 +21,7 @@ from agents.dqn import DQNAgent
 from agents.environment import Environment
 from agents.history import TrainingHistory
 from agents.interrupts import GracefulInterrupt
+from agents.keep_best import BestAgent, Validation, Validator, validate
 from agents.learner import DQNLearner, Learner
 from agents.replay import ReplayBuffer
 from agents.vector import GameVector, games_in, lane_seed
@@ -116,6 +117,11 @@ class Trainer:
         progress_bar: Makes the progress bar of :meth:`run`
             (:func:`reporting.progress.progress_bar`); without one no bar is drawn.
         learner: The algorithm the loop drives; by default DQN on ``agent`` and ``buffer``.
+        validator: Plays the validation games (:func:`envs.evaluation.validator`); with one,
+            :meth:`run` validates the agent every ``train.eval_every`` steps (the caller
+            validates the weights training ends with, :meth:`validate_last`), and with
+            ``train.keep_best`` the best weights are kept (:attr:`best`, :meth:`keep_best`).
+            Without one there is no validation.
     """
 
     def __init__(
@@ -127,6 +133,7 @@ class Trainer:
         scalars: ScalarSink | None = None,
         progress_bar: ProgressBarFactory | None = None,
         learner: Learner | None = None,
+        validator: Validator | None = None,
     ):
         self.game = game
         self.games = games_in(game)
@@ -142,6 +149,9 @@ class Trainer:
         self.progress_bar = progress_bar or _no_bar
         self.learner: Learner = learner or DQNLearner(agent, buffer, config)
         self.history = TrainingHistory()
+        self.validator = validator if config.train.eval_every is not None else None
+        self.best: BestAgent | None = None
+        """The best validated weights so far (with ``train.keep_best``)."""
 
     def checkpoint(self, target_steps: int, final: bool = False) -> TrainingCheckpoint:
         """Everything needed to continue this run exactly (waits for a running update).
@@ -160,6 +170,7 @@ class Trainer:
             global_rngs=capture_global_rngs(),
             target_steps=target_steps,
             final=final,
+            best=None if self.best is None else self.best.state(),
         )
 
     @classmethod
@@ -169,12 +180,22 @@ class Trainer:
         config: RunSettings,
         scalars: ScalarSink | None = None,
         progress_bar: ProgressBarFactory | None = None,
+        validator: Validator | None = None,
     ) -> Trainer:
-        """Continue a checkpointed run; restores the global RNGs and the curves so far."""
+        """Continue a checkpointed run; restores the global RNGs, the curves so far and the
+        best agent kept."""
         trainer = cls(
-            checkpoint.game, checkpoint.agent, checkpoint.buffer, config, scalars, progress_bar
+            checkpoint.game,
+            checkpoint.agent,
+            checkpoint.buffer,
+            config,
+            scalars,
+            progress_bar,
+            validator=validator,
         )
         trainer.history = TrainingHistory(**checkpoint.history)
+        if checkpoint.best is not None and config.train.keep_best:
+            trainer.best = BestAgent(**checkpoint.best)
         restore_global_rngs(checkpoint.global_rngs)
         return trainer
 
@@ -215,12 +236,15 @@ class Trainer:
         report = _Report(self.progress_bar(steps, "step", "train", progress), steps, progress)
         report.first_step = self.learner.steps
         log_every = self.config.train.log_every
+        eval_every = self.config.train.eval_every or 0
         try:
             for _ in range(steps // lanes):
                 before = self.learner.steps
                 self._step(observations, starts)
                 if self.learner.steps // log_every > before // log_every:
                     self._log_curves(interval)
+                if self.validator and self.learner.steps // eval_every > before // eval_every:
+                    interval.start += self._validate(report)
                 report.bar.update(lanes)
                 if callback is not None:
                     callback(self)
@@ -308,6 +332,55 @@ class Trainer:
             )
         interval.start, interval.first_step = now, steps
 
+    def _validate(self, report: _Report) -> float:
+        """:meth:`validate` inside :meth:`run`: shown on the bar, or printed as a line; returns
+        the seconds it took (left out of the training rate)."""
+        start = time.perf_counter()
+        validation = self.validate()
+        best = "" if self.best is None else f", best {self.best.score:g} at {self.best.step:,}"
+        line = f"validation at step {validation.step:,}: mean {validation.score:g}{best}"
+        if report.bar.disable:
+            if report.every:
+                print(f"train: {line}")
+        else:
+            report.bar.set_postfix(self._postfix(self.learner.epsilon))
+        return time.perf_counter() - start
+
+    def validate(self) -> Validation:
+        """Play the validation games with the online weights now, add the point to the
+        validation curve, and keep the weights if they are the best so far (``keep_best``).
+        :meth:`run` calls it every ``train.eval_every`` steps."""
+        if self.validator is None:
+            raise ValueError(
+                "this trainer has no validator (or train.eval_every is null); pass "
+                "validator=envs.evaluation.validator(config) to validate"
+            )
+        validation = validate(self.agent, self.validator, self.config.evaluate.epsilon)
+        history, score = self.history, validation.score
+        history.validation_steps.append(validation.step)
+        history.validation_scores.append(score)
+        if self.config.train.keep_best and validation.improves_on(self.best):
+            self.best = validation.as_best()
+        if self.scalars is not None:
+            self.scalars.write(validation.step, validation_score=score)
+        return validation
+
+    def validate_last(self) -> bool:
+        """Validate the weights training ended with, unless the last validation was at this
+        step (so the last agent competes for keep-best); returns whether it validated (never
+        without a validator)."""
+        if self.validator and self.history.validation_steps[-1:] != [self.learner.steps]:
+            self.validate()
+            return True
+        return False
+
+    def keep_best(self) -> BestAgent | None:
+        """Give the agent the best validated weights (``train.keep_best``), once training is
+        over; returns what was kept, or ``None`` (no validation, or keep-best off)."""
+        if self.best is not None:
+            self.agent.load_weights(self.best.weights)
+        return self.best
+
     def _report(self, report: _Report) -> None:
         """The bar's postfix every 100 steps, or without a bar a plain line every tenth."""
         steps, epsilon = self.learner.steps, self.learner.epsilon
@@ -322,13 +395,16 @@ class Trainer:
     def _postfix(self, epsilon: float) -> dict[str, Any]:
         scores = self.history.episode_scores
         losses = [v for v in self.history.curve_loss[-1:] if not math.isnan(v)]
-        return {
+        postfix = {
             "episodes": len(scores),
             "last": f"{scores[-1]:.0f}" if scores else "-",
             "mean100": f"{np.mean(scores[-100:]):.1f}" if scores else "-",
             "eps": f"{epsilon:.3f}",
             "loss": f"{losses[-1]:.4f}" if losses else "-",
         }
+        if self.history.validation_scores:
+            postfix["val"] = f"{self.history.validation_scores[-1]:g}"
+        return postfix
 
 
 def train_with_checkpoints(
@@ -365,6 +441,8 @@ def train_with_checkpoints(
     def scheduled(current: Trainer) -> None:
         # with several games side by side a step may pass a multiple rather than land on it
         steps = current.agent.steps
+        if steps >= target_steps:
+            current.validate_last()  # before a save at the last step, which then carries it
         if steps // checkpoint_every > saved_at[0] // checkpoint_every:
             with interrupt.protect():
                 saved.append(save(steps >= target_steps))
@@ -373,6 +451,8 @@ def train_with_checkpoints(
     remaining = target_steps - trainer.agent.steps
     if remaining > 0 and not interrupt.poll():
         trainer.run(remaining, progress, callback=scheduled, should_stop=interrupt.poll)
+    if trainer.agent.steps >= target_steps:
+        trainer.validate_last()  # the last weights compete for keep-best too
     with interrupt.protect():
         if not saved or saved_at[0] != trainer.agent.steps:
             saved.append(save(True))

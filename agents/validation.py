@@ -133,11 +133,18 @@ class StateReader:
     Args:
         state: What ``__setstate__`` received.
         owner: The class named in errors.
-        format_version: When given, ``state["format"]`` must be exactly this int.
+        format_version: When given, ``state["format"]`` must be exactly this int (or one of
+            these ints, for a state whose older formats are still read).
         prefix: Where this dict sits in the owner's state (``"arrays."``), for nested readers.
     """
 
-    def __init__(self, state: Any, owner: str, format_version: int | None = None, prefix: str = ""):
+    def __init__(
+        self,
+        state: Any,
+        owner: str,
+        format_version: int | tuple[int, ...] | None = None,
+        prefix: str = "",
+    ):
         self.owner, self.prefix = owner, prefix
         where = f"{owner} state" + (f": field '{prefix[:-1]}'" if prefix else "")
         if type(state) is not dict:
@@ -150,10 +157,11 @@ class StateReader:
         self.state: dict[str, Any] = state
         if format_version is not None:
             found = state.get("format")
-            if type(found) is not int or found != format_version:
+            readable = format_version if isinstance(format_version, tuple) else (format_version,)
+            if type(found) is not int or found not in readable:
                 raise CorruptArtifactError(
                     f"{where} has format {found!r}, which is not supported "
-                    f"(this version reads {format_version})"
+                    f"(this version reads {' and '.join(map(str, readable))})"
                 )
 
     # ---------------------------------------------------------------- plumbing

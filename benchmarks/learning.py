@@ -16,6 +16,7 @@ the same seeds, and wall-clock figures. Report what it prints, never what you ho
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,12 +25,22 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from agents import DQNAgent, Trainer, replay_buffer_for  # noqa: E402
 from agents.evaluation import summarize  # noqa: E402
 from agents.precision import resolve_precision  # noqa: E402
+from agents.statistics import over_seeds, seed_table, seed_table_title  # noqa: E402
 from config import load_yaml, resolve_config  # noqa: E402
 from envs import make_game  # noqa: E402
-from envs.evaluation import evaluate_against_baselines, evaluation_report  # noqa: E402
+from envs.evaluation import (  # noqa: E402
+    baselines,
+    evaluate_against_baselines,
+    evaluation_report,
+    evaluation_seeds,
+    human_reference,
+    validator,
+)
 from envs.registry import spec_for, training_games  # noqa: E402
 from reporting.progress import progress_bar  # noqa: E402
 
@@ -46,6 +57,13 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        help="train and evaluate once per seed, then report the mean over seeds and the "
+        "interquartile mean with 95%% bootstrap intervals (overrides --seed)",
+    )
+    parser.add_argument(
         "--precision", choices=["auto", "float32", "bfloat16"], help="override dqn.precision"
     )
     parser.add_argument("--num-envs", type=int, help="override env.num_envs")
@@ -55,12 +73,31 @@ def main() -> int:
     parser.add_argument(
         "--save-agent", type=Path, default=None, help="pickle the trained agent to this file"
     )
+    parser.add_argument(
+        "--uncapped",
+        type=float,
+        metavar="SECONDS",
+        help="Tetris: also play the agent and the baselines without the piece cap on the first "
+        "3 evaluation seeds, each game until game over or SECONDS of wall time",
+    )
     args = parser.parse_args()
+    if args.uncapped is not None and not args.uncapped > 0:
+        parser.error(f"--uncapped {args.uncapped}: a positive number of seconds per game")
 
     if args.config is None and args.game is None:
         args.config = ROOT / "configs" / "breakout_quick.yaml"
+    seeds = args.seeds or [args.seed]
+    runs = [one_seed(args, seed, len(seeds) > 1) for seed in seeds]
+    if len(runs) > 1:
+        print()
+        print(multi_seed_report(runs))
+    return 0
+
+
+def one_seed(args: argparse.Namespace, seed: int, several: bool) -> dict:
+    """Train and evaluate one seed, print its report; return its evaluation results."""
     game_name = args.game or load_yaml(args.config).get("game", "breakout")
-    overrides: dict = {"seed": args.seed}
+    overrides: dict = {"seed": seed}
     if args.steps:
         overrides["train"] = {"steps": args.steps}
     if args.precision:
@@ -75,7 +112,7 @@ def main() -> int:
         f"{config.train.steps:,} agent steps{budget}, train frequency "
         f"{config.dqn.train_frequency}, overlap {config.dqn.overlap_updates}, precision "
         f"{config.dqn.precision} ({resolve_precision(config.dqn.precision)} here), "
-        f"{config.env.num_envs} game(s) side by side"
+        f"{config.env.num_envs} game(s) side by side{levers(config)}"
     )
 
     import keras
@@ -88,23 +125,39 @@ def main() -> int:
     buffer = replay_buffer_for(config, games)
     started = time.perf_counter()
     deadline = started + 60 * args.minutes if args.minutes else None
-    history = Trainer(games, agent, buffer, config, progress_bar=progress_bar).run(
+    trainer = Trainer(
+        games, agent, buffer, config, progress_bar=progress_bar, validator=validator(config)
+    )
+    history = trainer.run(
         config.train.steps,
         progress=None,
         should_stop=(lambda: time.perf_counter() > deadline) if deadline else None,
     )
+    trainer.validate_last()  # the last weights compete for keep-best too
+    kept = trainer.keep_best()
     train_seconds = time.perf_counter() - started
+    if history.validation_steps:
+        points = ", ".join(
+            f"{step:,}: {score:g}"
+            for step, score in zip(history.validation_steps, history.validation_scores, strict=True)
+        )
+        print(f"validation ({config.train.eval_episodes} games each at step): {points}")
+    if kept is not None:
+        print(f"keep-best: evaluating the agent of step {kept.step:,} (validation {kept.score:g})")
     if args.curve:
         import json
         from dataclasses import asdict
 
-        args.curve.parent.mkdir(parents=True, exist_ok=True)
-        args.curve.write_text(json.dumps(asdict(history)))
+        curve = args.curve.with_stem(f"{args.curve.stem}_seed{seed}") if several else args.curve
+        curve.parent.mkdir(parents=True, exist_ok=True)
+        curve.write_text(json.dumps(asdict(history)))
     if args.save_agent:
         import pickle
 
-        args.save_agent.parent.mkdir(parents=True, exist_ok=True)
-        args.save_agent.write_bytes(pickle.dumps(agent, protocol=5))
+        path = args.save_agent
+        path = path.with_stem(f"{path.stem}_seed{seed}") if several else path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(agent, protocol=5))
 
     started = time.perf_counter()
     results = evaluate_against_baselines(agent, config)
@@ -142,9 +195,78 @@ def main() -> int:
     )
     for key in (k for k in agent_summary if k.startswith("mean_") and k != "mean_score"):
         figures = ", ".join(f"{name} {s[key]:.1f}" for name, s in summaries.items())
-        games = len(results["agent"])
-        print(f"{key.removeprefix('mean_')} per game (mean of {games}): {figures}")
-    return 0
+        played = len(results["agent"])
+        print(f"{key.removeprefix('mean_')} per game (mean of {played}): {figures}")
+    if args.uncapped:
+        print(uncapped_report(agent, config, args.uncapped))
+    return {
+        "config": config,
+        "results": results,
+        "train_seconds": train_seconds,
+        "kept_step": None if kept is None else kept.step,
+    }
+
+
+def uncapped_report(agent: DQNAgent, config, time_limit: float) -> str:  # type: ignore[no-untyped-def]
+    """Tetris without the piece cap: the agent (greedy, the evaluation's epsilon) and each
+    baseline on the first 3 evaluation seeds, lines until game over or the time limit."""
+    from envs.tetris.config import TetrisConfig
+    from envs.tetris.evaluation import play_uncapped
+
+    if not isinstance(config.env, TetrisConfig):
+        return f"--uncapped is for Tetris; {config.game} has no piece cap to lift"
+    seeds = evaluation_seeds(config)[:3]
+    epsilon = config.evaluate.epsilon
+
+    def greedy(observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
+        return agent.act(observation, epsilon, mask, rng=rng)
+
+    policies = {name: policy for name, (_, policy) in baselines(config).items()}
+    lines = [f"without the piece cap (each game until game over or {time_limit:g} s):"]
+    for name, policy in {**policies, "agent": greedy}.items():
+        games = play_uncapped(config.env, policy, seeds, time_limit)
+        cells = "; ".join(f"seed {g.seed}: {g.lines_text()} in {g.seconds:.0f} s" for g in games)
+        lines.append(f"  {name}: {cells}")
+    return "\n".join(lines)
+
+
+def levers(config) -> str:  # type: ignore[no-untyped-def]
+    """The sample-efficiency levers turned on, for the header line (empty when none is)."""
+    dqn = config.dqn
+    on = [
+        "prioritized replay" if config.replay.prioritized else "",
+        f"random shifts of {dqn.random_shift_pixels} px" if dqn.random_shift_pixels else "",
+        f"{dqn.updates_per_step} updates per due step" if dqn.updates_per_step > 1 else "",
+        f"head reset every {dqn.reset_every:,} steps" if dqn.reset_every else "",
+    ]
+    return "".join(f", {lever}" for lever in on if lever)
+
+
+def multi_seed_report(runs: list[dict]) -> str:
+    """Per policy: the mean over seeds of each seed's mean score and the interquartile mean
+    over all seeds x episodes, each with a 95% bootstrap interval over seeds (Agarwal et al.
+    2021); Atari scores also human-normalised."""
+    config = runs[0]["config"]
+    seeds = [run["config"].seed for run in runs]
+    episodes = len(runs[0]["results"]["agent"])
+    scores = {
+        policy: [np.array([r.score for r in run["results"][policy]]) for run in runs]
+        for policy in runs[0]["results"]
+    }
+    summaries = over_seeds(scores, human_reference(config.env))
+    lines = [
+        seed_table_title(config.game, seeds, episodes, config.evaluate.seed),
+        "",
+        *seed_table(summaries),
+    ]
+    minutes = [run["train_seconds"] / 60 for run in runs]
+    kept = [run["kept_step"] for run in runs]
+    lines.append("")
+    lines.append(
+        f"training: {', '.join(f'{m:.1f}' for m in minutes)} min per seed on {os.cpu_count()} CPUs"
+        + (f"; agents kept from steps {', '.join(f'{k:,}' for k in kept)}" if all(kept) else "")
+    )
+    return "\n".join(lines)
 
 
 def training_curve(end_steps: list[int], scores: list[float], steps: int, bins: int = 10) -> str:

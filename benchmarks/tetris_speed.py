@@ -9,7 +9,7 @@ Prints placement steps per second for:
   reachability mask, random placements that fit the walls;
 * the env: ``TetrisGame.step`` in the default ``placements`` mode, which also computes the
   40 afterstate feature rows of the observation, with random legal placements (short games,
-  many resets) and with Dellacherie's heuristic (long games on a realistic stack);
+  many resets) and with Dellacherie's and BCTS's heuristics (long games on a realistic stack);
 
 with the emulated Game Boy frames per second next to real time (59.73 frames/s), and the
 env/engine ratio measured in the same run. Rounds alternate and medians are reported. The
@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from agents.evaluation import random_policy  # noqa: E402
-from envs.tetris.baselines import dellacherie_policy  # noqa: E402
+from envs.tetris.baselines import bcts_policy, dellacherie_policy  # noqa: E402
 from envs.tetris.config import TetrisConfig  # noqa: E402
 from envs.tetris.game import TetrisGame, _legal_placements  # noqa: E402
 from envs.tetris.native import NativeTetris  # noqa: E402
@@ -65,7 +65,9 @@ def engine_only(seconds: float) -> tuple[int, int]:
 
 
 def env_steps(policy_name: str) -> Measure:
-    policy = {"random": random_policy, "dellacherie": dellacherie_policy}[policy_name]
+    policy = {"random": random_policy, "dellacherie": dellacherie_policy, "bcts": bcts_policy}[
+        policy_name
+    ]
 
     def measure(seconds: float) -> tuple[int, int]:
         game = TetrisGame(TetrisConfig(backend="native", max_pieces=10_000))
@@ -105,6 +107,7 @@ def main() -> int:
         "engine: place + reachability mask": engine_only,
         "env.step, random placements": env_steps("random"),
         "env.step, Dellacherie placements": env_steps("dellacherie"),
+        "env.step, BCTS placements": env_steps("bcts"),
     }
     rates: dict[str, list[float]] = {name: [] for name in measures}
     frame_rates: dict[str, list[float]] = {name: [] for name in measures}

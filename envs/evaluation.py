@@ -9,16 +9,19 @@ makes two evaluations comparable and the report. The episode loop itself is the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.config import EvalConfig
 from agents.evaluation import EpisodeResult, Policy, play_episodes
 from envs.registry import make_game, spec_for
-from envs.spec import EvaluatedRun, Matchup
+from envs.spec import EvaluatedRun, Matchup, ValidatedRun
 
 if TYPE_CHECKING:
     from agents.dqn import DQNAgent
+    from agents.keep_best import Validator
 
 
 def evaluation_seeds(config: EvaluatedRun) -> list[int]:
@@ -76,6 +79,36 @@ def evaluate_agent(
     return play_matchups(config, agent_policy, None, progress, frames, max_frames)
 
 
+@dataclass(frozen=True)
+class _ValidationRun:
+    """A run's config as the validation plays it (an :class:`envs.spec.EvaluatedRun`)."""
+
+    game: str
+    env: Any
+    evaluate: EvalConfig
+
+
+def validation_view(config: ValidatedRun) -> EvaluatedRun:
+    """``config`` with the evaluation's seeds and count replaced by the validation's
+    (``train.eval_seed``, ``train.eval_episodes``): the same games, opponents and caps."""
+    settings = config.evaluate.model_copy(
+        update={"seed": config.train.eval_seed, "episodes": config.train.eval_episodes}
+    )
+    return _ValidationRun(config.game, config.env, settings)
+
+
+def validator(config: ValidatedRun) -> Validator:
+    """What plays the validation games during training (:mod:`agents.keep_best`): the game's
+    evaluation protocol (every matchup, for two-player games every opponent and seat) on the
+    validation seeds, the same ones at every validation."""
+    view = validation_view(config)
+
+    def play(policy: Policy) -> list[EpisodeResult]:
+        return play_matchups(view, policy)
+
+    return play
+
+
 def baselines(config: EvaluatedRun) -> dict[str, tuple[Any, Policy]]:
     """The game's baselines: name -> (environment config to play on, policy)."""
     return spec_for(config.env).baselines(config.env)
@@ -85,7 +118,8 @@ def evaluate_baselines(
     config: EvaluatedRun, progress: Callable[[EpisodeResult], None] | None = None
 ) -> dict[str, list[EpisodeResult]]:
     """Every baseline of the game (:func:`baselines`) on the same seeds and matchups as
-    :func:`evaluate_agent`: the random policy, and for Tetris Dellacherie's heuristic."""
+    :func:`evaluate_agent`: the random policy, and for Tetris Dellacherie's and BCTS's
+    heuristics."""
     return {
         name: play_matchups(config, policy, env_config, progress)
         for name, (env_config, policy) in baselines(config).items()
@@ -123,6 +157,16 @@ def comparison_protocol(config: EvaluatedRun) -> dict[str, Any]:
         "max_episode_frames": settings.max_episode_frames,
         **spec_for(config.env).evaluation.comparability(config.env),
     }
+
+
+def human_reference(env_config: Any) -> tuple[float, float] | None:
+    """The published (random, human) scores of an Atari game, for human-normalised scores
+    (:data:`envs.atari.evaluation.HUMAN_REFERENCE`); ``None`` for other games."""
+    if getattr(env_config, "kind", "") != "atari":
+        return None
+    from envs.atari.evaluation import HUMAN_REFERENCE
+
+    return HUMAN_REFERENCE.get(str(getattr(env_config, "rom", "")))
 
 
 def episodes_note(config: EvaluatedRun) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import Field
 
-from agents.config import ConfigModel, EvalConfig
+from agents.config import ConfigModel, EvalConfig, TrainConfig
 from agents.evaluation import EpisodeResult, Policy, random_policy
 
 if TYPE_CHECKING:
@@ -50,6 +50,10 @@ class EnvConfig(ConfigModel):
     mirror_symmetric: ClassVar[bool] = False
     """Whether the rules are mirror-symmetric and the actions columns, so that sampled batches
     may be mirrored left to right (``dqn.mirror_augment``)."""
+
+    image_observations: ClassVar[bool] = False
+    """Whether observations are stacks of image frames, which sampled batches may shift by a
+    few pixels (``dqn.random_shift_pixels``); a board shifted is another board."""
 
     def networks(self) -> tuple[str, ...]:
         """The ``dqn.network`` values that read this game's observations (besides ``auto``)."""
@@ -90,6 +94,14 @@ class EvaluatedRun(Protocol):
     def env(self) -> EnvConfig: ...
     @property
     def evaluate(self) -> EvalConfig: ...
+
+
+class ValidatedRun(EvaluatedRun, Protocol):
+    """What the validation during training reads of a run's config: the evaluation's, and
+    the validation seeds and count in ``train``."""
+
+    @property
+    def train(self) -> TrainConfig: ...
 
 
 class EvaluationProtocol(Protocol):

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["evaluation_pipeline", "evaluation_run", "train_pipeline", "training_run"]
+__all__ = [
+    "evaluation_pipeline",
+    "evaluation_run",
+    "seed_report_pipeline",
+    "seed_report_run",
+    "train_pipeline",
+    "training_run",
+]
 
 
 def __getattr__(name: str) -> Any:

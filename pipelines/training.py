@@ -17,6 +17,7 @@ from steps import (
     load_agent,
     promote_model,
     replay_buffer,
+    seed_report,
     train,
 )
 from steps.registry import game_model
@@ -47,6 +48,12 @@ def evaluation_pipeline(config: RunConfig, source: str = "production") -> None:
     evaluate(config, trained_agent, history)
 
 
+@pipeline(name="dqn_seed_report", on_start=record_run_owner)
+def seed_report_pipeline(config: RunConfig, run_names: list[str], seeds: list[int]) -> None:
+    """seed_report: the evaluations of one training run per seed, with intervals over seeds."""
+    seed_report(config, run_names, seeds)
+
+
 def execution_mode() -> ExecutionMode:
     """Fail fast where the active orchestrator supports it, else continue on failure (Airflow
     runs each step as a task; a failed ``train`` still never reaches ``evaluate``, whose task
@@ -66,15 +73,20 @@ def _stack_options() -> dict[str, Any]:
     return {"execution_mode": execution_mode(), "settings": pipeline_settings()}
 
 
-def training_run(config: RunConfig, schedule: Schedule | None = None) -> Any:
+def training_run(
+    config: RunConfig, schedule: Schedule | None = None, tags: list[str] | None = None
+) -> Any:
     """``train_pipeline`` with the run's options: the game's model (a new version per run),
-    run name, caching, the active stack's settings and, for a scheduled run, its schedule.
-    Call the result with ``config=config``."""
+    run name, caching, the active stack's settings, ``tags`` (the seeds of one ``--seeds``
+    command share one) and, for a scheduled run, its schedule. Call the result with
+    ``config=config``."""
     options: dict[str, Any] = {
         "enable_cache": config.enable_cache,
         "model": game_model(config.game),
         **_stack_options(),
     }
+    if tags:
+        options["tags"] = tags
     if schedule is not None:
         from zenml.client import Client
 
@@ -92,6 +104,11 @@ def training_run(config: RunConfig, schedule: Schedule | None = None) -> Any:
     elif config.run_name:
         options["run_name"] = config.run_name
     return train_pipeline.with_options(**options)
+
+
+def seed_report_run(config: RunConfig, run_name: str, tags: list[str]) -> Any:
+    """``seed_report_pipeline`` under ``run_name`` with ``tags``, on the active stack."""
+    return seed_report_pipeline.with_options(run_name=run_name, tags=tags, **_stack_options())
 
 
 def evaluation_run(config: RunConfig) -> Any:

@@ -203,7 +203,9 @@ def learning_curve_png(history: dict[str, list[Any]], title: str) -> Png:
     Args:
         history: As from ``TrainingHistory.as_dict()``: ``episode_scores``,
             ``episode_end_steps``, ``curve_steps``, ``curve_loss``, ``curve_mean_q``,
-            ``curve_epsilon`` and ``curve_steps_per_second``; ``None`` marks a missing value
+            ``curve_epsilon`` and ``curve_steps_per_second``, and the validation curve
+            (``validation_steps``, ``validation_scores``, drawn on the scores panel with the
+            kept best marked); ``None`` marks a missing value
             and a missing key counts as an empty list.
         title: The chart's title.
 
@@ -232,6 +234,17 @@ def learning_curve_png(history: dict[str, list[Any]], title: str) -> Png:
             color="tab:blue",
             label=f"mean of {window}" if window > 1 else "score",
         )
+    validated_at, validated = _aligned(
+        _series(history, "validation_steps"), _series(history, "validation_scores")
+    )
+    if _has_data(validated):
+        score_axes.plot(validated_at, validated, "o-", color="tab:orange", label="validation")
+        # the best point, the later of equals (the one keep-best keeps)
+        best = len(validated) - 1 - int(np.nanargmax(validated[::-1]))
+        score_axes.plot(
+            validated_at[best], validated[best], "*", color="tab:red", ms=14, label="best"
+        )
+    if _has_data(scores) or _has_data(validated):
         score_axes.legend(loc="upper left")
     else:
         _no_data(score_axes)

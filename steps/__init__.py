@@ -10,6 +10,7 @@ from steps.get_information_meta import get_information_meta
 from steps.load_agent import load_agent
 from steps.promote_model import promote_model
 from steps.replay_buffer import replay_buffer
+from steps.seed_report import seed_report
 from steps.train import train
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "load_agent",
     "promote_model",
     "replay_buffer",
+    "seed_report",
     "train",
 ]

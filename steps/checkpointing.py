@@ -32,6 +32,10 @@ PRUNED_TAG = "pruned"
 """Tag of checkpoint versions whose data was deleted by retention."""
 CHECKPOINT_TAG = "checkpoint"
 
+REPLAY_KEYS_TO_MATCH = ("prioritized", "priority_exponent", "priority_epsilon")
+"""The replay settings a checkpoint's buffer was made with and a resumed run must share (the
+env and dqn settings must all match)."""
+
 
 class ResumeError(ValueError):
     """The requested resume point does not exist, is damaged or does not fit the run."""
@@ -64,6 +68,9 @@ def save_checkpoint(checkpoint: TrainingCheckpoint, run_name: str) -> ArtifactVe
             # what must match for a run to continue this checkpoint
             "env_config": checkpoint.config["env"],
             "dqn_config": checkpoint.config["dqn"],
+            "replay_config": {
+                key: checkpoint.config["replay"][key] for key in REPLAY_KEYS_TO_MATCH
+            },
         },
     )
 
@@ -164,7 +171,8 @@ class ResumePoint:
         run: The run that wrote it.
         agent_step: The agent step it was taken at.
         frame_number: Emulator frames played at that point (0 for ``agent``).
-        settings: The env and dqn settings it was trained with (checkpoints only).
+        settings: The env, dqn and replay-sampling settings it was trained with
+            (checkpoints only).
     """
 
     kind: str
@@ -215,7 +223,11 @@ def _checked(version: ArtifactVersionResponse) -> ResumePoint:
         run=str(meta.get("run", "")),
         agent_step=_as_int(meta.get("agent_step")),
         frame_number=_as_int(meta.get("frame_number")),
-        settings={"env": meta.get("env_config", {}), "dqn": meta.get("dqn_config", {})},
+        settings={
+            "env": meta.get("env_config", {}),
+            "dqn": meta.get("dqn_config", {}),
+            "replay": meta.get("replay_config", {}),  # absent before prioritized replay
+        },
     )
 
 

@@ -12,6 +12,7 @@ from agents.interrupts import GracefulInterrupt
 from config import RunConfig
 from envs.evaluation import (
     baselines,
+    episodes_note,
     evaluate_agent,
     evaluate_baselines,
     evaluation_episode_count,
@@ -37,8 +38,8 @@ def evaluate(
     Annotated[Png, "learning_curve"],
 ]:
     """Play ``evaluate.episodes`` seeded episodes with the agent (epsilon-greedy) and with
-    each baseline of the game on the same seeds (random; for Tetris also Dellacherie's
-    heuristic); log per-seed steps, unclipped scores and the game's own figures (Tetris:
+    each baseline of the game on the same seeds (random; for Tetris also Dellacherie's and
+    BCTS's heuristics); log per-seed steps, unclipped scores and the game's own figures (Tetris:
     lines, pieces, level), the game's report, a GIF of the agent's first episode and the
     learning curves.
 
@@ -77,8 +78,22 @@ def _evaluate(
             metrics[f"{name}_{key}"] = [r.extras[key] for r in episodes]
     metrics["seeds"] = evaluation_seeds(config)
     metrics["epsilon"] = settings.epsilon
-    table = evaluation_report(config, results, metrics)
+    table = evaluation_report(config, results, metrics) + _kept_note(config, training_history)
     log_metadata(metadata=metrics)
     gif = episode_gif(frames, fps=config.env.gif_fps())
     curve = learning_curve_png(training_history, title=f"DQN on {config.game}")
     return metrics, MarkdownString(table), gif, curve
+
+
+def _kept_note(config: RunConfig, history: dict[str, Any]) -> str:
+    """Which weights were evaluated, when keep-best chose them (empty otherwise)."""
+    steps, scores = history.get("validation_steps") or [], history.get("validation_scores") or []
+    if not (config.train.keep_best and steps and len(steps) == len(scores)):
+        return ""
+    best = max(i for i, score in enumerate(scores) if score == max(scores))
+    return (
+        f"\n\nagent: the best validated weights, from agent step {steps[best]:,} of "
+        f"{steps[-1]:,} (validation mean {scores[best]:g} over {config.train.eval_episodes} "
+        f"games{episodes_note(config)} on seeds from {config.train.eval_seed}; the last scored "
+        f"{scores[-1]:g})"
+    )

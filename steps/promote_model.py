@@ -46,7 +46,9 @@ def promote_model(
         }
     )
     decision: dict[str, Any] = {"model": model.name, "version": str(model.number)}
-    decision.update(_compare_with_production(model.name, mean_score, protocol, config))
+    decision.update(
+        _compare_with_production(model.name, mean_score, protocol, config, trained_agent)
+    )
     decision["mean_score"] = mean_score
     if decision["promoted"]:
         model.set_stage(ModelStages.PRODUCTION, force=True)
@@ -57,7 +59,11 @@ def promote_model(
 
 
 def _compare_with_production(
-    model_name: str, mean_score: float, protocol: dict[str, Any], config: RunConfig
+    model_name: str,
+    mean_score: float,
+    protocol: dict[str, Any],
+    config: RunConfig,
+    trained_agent: DQNAgent,
 ) -> dict[str, Any]:
     """Whether ``mean_score`` beats the production version's, and why (its ``reason``)."""
     try:
@@ -77,9 +83,24 @@ def _compare_with_production(
                 f"production version {production.number} of model {model_name} has no "
                 "trained_agent artifact to evaluate"
             )
+        old = production_agent.load()
+        layout = (old.observation_shape, old.num_actions)
+        if layout != (trained_agent.observation_shape, trained_agent.num_actions):
+            # an agent of an earlier version of the game's observations cannot play it now
+            return {
+                "promoted": True,
+                "production_version": str(production.number),
+                "reason": (
+                    f"production version {production.number}'s agent reads observations of "
+                    f"shape {old.observation_shape} with {old.num_actions} actions, this "
+                    f"version of the game {trained_agent.observation_shape} with "
+                    f"{trained_agent.num_actions}: it cannot be evaluated here, so this run "
+                    "replaces it"
+                ),
+            }
         # like evaluate: a signal stops between two environment steps (StopRequested)
         with GracefulInterrupt(on_stop="stopping the re-evaluation"):
-            results = evaluate_agent(production_agent.load(), config)
+            results = evaluate_agent(old, config)
         production_mean = summarize(results)["mean_score"]
         how = "re-evaluated on this run's seeds"
     better = mean_score > production_mean

@@ -17,6 +17,7 @@ from agents.training import Trainer, stop_message, train_with_checkpoints
 from agents.vector import games_in
 from config import RunConfig, resume_command, run_dir_name
 from envs.base import GameWrapper
+from envs.evaluation import validator
 from envs.registry import game_slug, training_games
 from materializers import AgentMaterializer
 from reporting.progress import progress_bar
@@ -35,13 +36,24 @@ def _trainer(
     resume: dict[str, Any] | None,
     scalars: ScalarWriter | None,
 ) -> Trainer:
-    """A fresh trainer, or one continuing the resume point chosen by get_information_meta."""
+    """A fresh trainer, or one continuing the resume point chosen by get_information_meta;
+    it validates on the game's evaluation protocol (``train.eval_every``)."""
+    validation = validator(config)
     if resume is None:
         games = training_games(config.env, game_wrapper)
-        return Trainer(games, agent, replay_buffer, config, scalars, progress_bar)
+        return Trainer(
+            games, agent, replay_buffer, config, scalars, progress_bar, validator=validation
+        )
     loaded = load_artifact_version(resume["artifact_version_id"])
     if resume["kind"] == "checkpoint":
         assert isinstance(loaded, TrainingCheckpoint)
+        shape = tuple(game_wrapper.observation_space.shape or ())
+        if loaded.agent.observation_shape != shape:
+            raise ValueError(
+                f"the checkpoint being resumed holds an agent for observations of shape "
+                f"{loaded.agent.observation_shape}, but this version of {config.game} observes "
+                f"{shape}; it was written by an earlier version: train a new run instead"
+            )
         played = len(games_in(loaded.game))
         if played != config.env.num_envs:
             raise ValueError(
@@ -49,11 +61,13 @@ def _trainer(
                 f"resumed, which plays {played} game(s) side by side; resume with "
                 f"--num-envs {played}"
             )
-        return Trainer.from_checkpoint(loaded, config, scalars, progress_bar)
+        return Trainer.from_checkpoint(loaded, config, scalars, progress_bar, validation)
     games = training_games(config.env, game_wrapper)
     # a finished run's agent: continual training with this run's fresh game and buffer
     assert isinstance(loaded, DQNAgent)
-    return Trainer(games, loaded, replay_buffer, config, scalars, progress_bar)
+    return Trainer(
+        games, loaded, replay_buffer, config, scalars, progress_bar, validator=validation
+    )
 
 
 @step(enable_cache=False, output_materializers={"trained_agent": AgentMaterializer})
@@ -68,6 +82,10 @@ def train(
     Annotated[dict[str, Any], "training_history"],
 ]:
     """Train up to ``train.steps`` agent steps, from scratch or from the resume point.
+
+    Every ``train.eval_every`` steps and at the end the agent plays ``train.eval_episodes``
+    validation games; with ``train.keep_best`` the output is the agent with the best mean
+    validation score (its step and score are in the metadata), not the last.
 
     A checkpoint is saved every ``train.checkpoint_every`` steps and when training ends; only
     this run's newest ``train.keep_checkpoints`` keep their data. On Ctrl-C or SIGTERM the
@@ -97,7 +115,30 @@ def train(
         hint = f"resume with: {resume_command(argv, run_name)} (plus the --config you started with)"
         message = stop_message(run_name, interrupt.signal_name, trainer, saved[-1], hint)
         raise TrainingInterrupted(message, interrupt.signal_name, interrupt.exit_code, run_name)
+    _keep_best(trainer)
     return trainer.agent, history
+
+
+def _keep_best(trainer: Trainer) -> None:
+    """Hand on the best validated weights (``train.keep_best``) rather than the last, and say
+    which; the checkpoints keep the last weights, which a resume continues."""
+    kept = trainer.keep_best()
+    if kept is None:
+        return
+    scores = trainer.history.validation_scores
+    logger.info(
+        "keeping the agent of step %d (mean validation score %g); the last agent scored %g",
+        kept.step,
+        kept.score,
+        scores[-1],
+    )
+    log_metadata(
+        metadata={
+            "best_agent_step": kept.step,
+            "best_validation_score": kept.score,
+            "last_validation_score": scores[-1],
+        }
+    )
 
 
 def _saver(

@@ -328,6 +328,49 @@ CASES: tuple[BadInput, ...] = (
         ("--buffer-size", "100"),
         ("replay.warmup_steps=1600 exceeds replay.capacity=100",),
     ),
+    BadInput(
+        "seed-among-evaluation-seeds",
+        ("--seed", "10003"),
+        (
+            "seed=10003: training would reset from seed 10003, one of the evaluation's reset "
+            "seeds (10000 to 10009",
+        ),
+        was="accepted",
+    ),
+    BadInput(
+        "validation-seeds-among-evaluation-seeds",
+        ("--config", CONFIG),
+        (
+            "train.eval_seed=10005: validation games reset from seeds 10005 to 10009, which "
+            "overlap the evaluation's 10000 to 10009",
+        ),
+        config="train: {eval_seed: 10005}\n",
+        was="accepted",
+    ),
+    BadInput(
+        "seed-among-validation-seeds",
+        ("--seed", "20002"),
+        (
+            "seed=20002: training would reset from seed 20002, one of the validation's reset "
+            "seeds (20000 to 20004, train.eval_seed and train.eval_episodes)",
+        ),
+        was="accepted",
+    ),
+    BadInput(
+        "seeds-repeated",
+        ("--seeds", "1", "2", "1"),
+        ("--seeds 1 2 1: seed 1 appears more than once; give each seed once",),
+    ),
+    BadInput(
+        "seeds-with-seed",
+        ("--seeds", "1", "2", "--seed", "3"),
+        ("--seed does not go with --seeds",),
+    ),
+    BadInput(
+        "seeds-among-evaluation-seeds",
+        ("--seeds", "0", "10001"),
+        ("--seeds: seed=10001: training would reset from seed 10001",),
+    ),
     BadInput("config-missing", ("--config", "does/not/exist.yaml"), ("does not exist",)),
     BadInput("flag-unknown", ("--bogus",), ("unrecognized arguments: --bogus",)),
     BadInput(
@@ -377,6 +420,15 @@ CASES: tuple[BadInput, ...] = (
         ("--game", "breakout", "--config", CONFIG),
         ("dqn.loss='cubic' is invalid",),
         config="dqn: {loss: cubic}\n",
+    ),
+    BadInput(
+        "random-shift-on-a-board",
+        ("--game", "connect4", "--config", CONFIG),
+        (
+            "dqn.random_shift_pixels=4 shifts image frames; env.kind='connect4' observes a "
+            "board, not images (allowed: atari)",
+        ),
+        config="dqn: {random_shift_pixels: 4}\n",
     ),
 )
 """Every case; ids are unique."""

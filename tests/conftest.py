@@ -59,21 +59,28 @@ def zenml_client(zenml_home: Path):  # type: ignore[no-untyped-def]
     return client
 
 
+TINY_OVERRIDES: dict = {  # type: ignore[type-arg]
+    "train": {
+        "steps": 300,
+        "log_every": 100,
+        "eval_every": 100,
+        "eval_episodes": 2,
+        "tensorboard_dir": TENSORBOARD_DIR,
+    },
+    "replay": {"capacity": 1_000, "warmup_steps": 100},
+    "dqn": {"train_frequency": 4, "target_sync_steps": 100, "n_step": 3},
+    "evaluate": {"episodes": 2, "max_episode_frames": 2_000},
+    "enable_cache": False,
+}
+"""The ``tiny_config`` fixture's values (tests/test_pipeline.py runs them once per module)."""
+
+
 @pytest.fixture()
 def tiny_config():  # type: ignore[no-untyped-def]
     """A Breakout config small enough for a pipeline run of a few seconds."""
     from config import resolve_config
 
-    return resolve_config(
-        "breakout",
-        overrides={
-            "train": {"steps": 300, "log_every": 100, "tensorboard_dir": TENSORBOARD_DIR},
-            "replay": {"capacity": 1_000, "warmup_steps": 100},
-            "dqn": {"train_frequency": 4, "target_sync_steps": 100, "n_step": 3},
-            "evaluate": {"episodes": 2, "max_episode_frames": 2_000},
-            "enable_cache": False,
-        },
-    )
+    return resolve_config("breakout", overrides=TINY_OVERRIDES)
 
 
 def run_tiny_pipeline(game: str, overrides: dict):  # type: ignore[no-untyped-def, type-arg]
@@ -94,7 +101,7 @@ def run_tiny_pipeline(game: str, overrides: dict):  # type: ignore[no-untyped-de
     config = resolve_config(
         game,
         overrides={
-            "run_name": f"{game}-{uuid.uuid4().hex[:8]}",
+            "run_name": f"{game.replace(':', '-')}-{uuid.uuid4().hex[:8]}",
             "enable_cache": False,
             "train": train,
             **overrides,

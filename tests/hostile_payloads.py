@@ -497,6 +497,20 @@ def buffer_state() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
+def prioritized_buffer_state() -> dict[str, Any]:
+    """The state of a small prioritized buffer holding 12 transitions, 4 of them updated."""
+    from agents.replay import ReplayBuffer
+
+    buffer = ReplayBuffer(50, (84, 84), 4, stack=4, n_step=3, prioritized=True)
+    rng = np.random.default_rng(0)
+    for index in range(12):
+        frame = rng.integers(0, 255, (84, 84), dtype=np.uint8)
+        buffer.add(frame, index % 4, 1.0, False, False, index == 0)
+    buffer.update_priorities(np.arange(3, 7), np.array([0.5, 2.0, 0.1, 3.0]))
+    return buffer.__getstate__()
+
+
+@lru_cache(maxsize=1)
 def tetris_state() -> dict[str, Any]:
     """The state of native Tetris after a reset."""
     from config import TetrisConfig
@@ -1061,6 +1075,38 @@ HOSTILE_CASES: list[HostileCase] = [
         buffer_state,
         _buffer_arrays(frames=np.zeros((12, 84, 83), dtype=np.uint8)),
         "field 'arrays.frames' has shape (12, 84, 83), expected (12, 84, 84)",
+    ),
+    _state_case(
+        "buffer-priorities-negative",
+        BUFFER,
+        "buffer",
+        prioritized_buffer_state,
+        _buffer_arrays(priorities=np.full(12, -1.0)),
+        "field 'arrays.priorities' span -1.0 to -1.0; allowed: 0 up to max_priority=",
+    ),
+    _state_case(
+        "buffer-priorities-nan",
+        BUFFER,
+        "buffer",
+        prioritized_buffer_state,
+        _buffer_arrays(priorities=np.full(12, np.nan)),
+        "field 'arrays.priorities' holds NaN or infinite values",
+    ),
+    _state_case(
+        "buffer-priorities-wrong-shape",
+        BUFFER,
+        "buffer",
+        prioritized_buffer_state,
+        _buffer_arrays(priorities=np.ones(50)),
+        "field 'arrays.priorities' has shape (50,), expected (12,)",
+    ),
+    _state_case(
+        "buffer-priorities-of-a-uniform-buffer",
+        BUFFER,
+        "buffer",
+        buffer_state,
+        _buffer_arrays(priorities=np.ones(12)),
+        "field 'arrays.priorities' is present, but the buffer is not prioritized",
     ),
     # the checksum record
     HostileCase("meta-not-utf8", "buffer", _meta_not_utf8, CorruptArtifactError, "not UTF-8"),

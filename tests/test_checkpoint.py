@@ -13,20 +13,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import keras
-import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
 from conftest import TENSORBOARD_DIR
+from resume_kit import SMALL, fresh_trainer, weights_equal
 from zenml.client import Client
 
 from agents.checkpoint import TrainingCheckpoint
-from agents.dqn import DQNAgent
-from agents.replay import replay_buffer_for
 from agents.training import Trainer
-from config import RunConfig, resolve_config
-from envs.registry import make_game, training_games
+from config import resolve_config
 from materializers.safe_pickle import PAYLOAD_FILE, RestrictedUnpickler
 from steps.checkpointing import (
     PRUNED_TAG,
@@ -39,26 +35,6 @@ pytestmark = [pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SMALL: dict[str, Any] = {
-    "train": {"steps": 400, "log_every": 100, "tensorboard_dir": TENSORBOARD_DIR},
-    "replay": {"capacity": 1_000, "warmup_steps": 100},
-    "dqn": {"train_frequency": 2, "target_sync_steps": 150, "n_step": 3, "hidden_units": 64},
-    "exploration": {"epsilon_decay_steps": 300},
-    "evaluate": {"episodes": 2, "max_episode_frames": 1_000},
-    "enable_cache": False,
-}
-
-
-def _fresh_trainer(config: RunConfig) -> Trainer:
-    keras.utils.set_random_seed(config.seed)
-    game = training_games(config.env, make_game(config.env))
-    agent = DQNAgent(config.dqn, game.observation_space.shape, game.num_actions, seed=config.seed)
-    return Trainer(game, agent, replay_buffer_for(config, game), config)
-
-
-def _weights_equal(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
-    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
-
 
 @pytest.mark.parametrize("num_envs", [1, 2])
 def test_resume_through_a_pickled_checkpoint_is_exact(num_envs: int) -> None:
@@ -66,10 +42,10 @@ def test_resume_through_a_pickled_checkpoint_is_exact(num_envs: int) -> None:
     with one game and with two side by side."""
     tf.config.experimental.enable_op_determinism()
     config = resolve_config("breakout", overrides={**SMALL, "env": {"num_envs": num_envs}})
-    one_go = _fresh_trainer(config)
+    one_go = fresh_trainer(config)
     one_go.run(400, progress=False)
 
-    first = _fresh_trainer(config)
+    first = fresh_trainer(config)
     first.run(170, progress=False)  # stops between two updates' launches and mid-episode
     blob = pickle.dumps(first.checkpoint(target_steps=400), protocol=5)
     del first
@@ -81,9 +57,9 @@ def test_resume_through_a_pickled_checkpoint_is_exact(num_envs: int) -> None:
 
     a, b = one_go.agent, resumed.agent
     assert a.updates > 100  # learning happened on both sides of the checkpoint
-    assert _weights_equal(a.online.get_weights(), b.online.get_weights())
-    assert _weights_equal(a.target.get_weights(), b.target.get_weights())
-    assert _weights_equal(a.acting_weights(), b.acting_weights())
+    assert weights_equal(a.online.get_weights(), b.online.get_weights())
+    assert weights_equal(a.target.get_weights(), b.target.get_weights())
+    assert weights_equal(a.acting_weights(), b.acting_weights())
     assert (a.steps, a.updates, a.target_syncs) == (b.steps, b.updates, b.target_syncs)
     assert a.rng.bit_generator.state == b.rng.bit_generator.state
     assert one_go.game.frame_number == resumed.game.frame_number > 400

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import pytest
 import yaml
-from conftest import PIPELINE_STEPS, TENSORBOARD_DIR
+from conftest import PIPELINE_STEPS, TINY_OVERRIDES
 from zenml.client import Client
 from zenml.log_stores.artifact.artifact_log_store import fetch_log_records
 from zenml.models import PipelineRunResponse
@@ -48,15 +48,6 @@ pytestmark = [pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parent.parent
 
-TINY_OVERRIDES: dict[str, Any] = {
-    "train": {"steps": 300, "log_every": 100, "tensorboard_dir": TENSORBOARD_DIR},
-    "replay": {"capacity": 1_000, "warmup_steps": 100},
-    "dqn": {"train_frequency": 4, "target_sync_steps": 100, "n_step": 3},
-    "evaluate": {"episodes": 2, "max_episode_frames": 2_000},
-    "enable_cache": False,
-}
-"""The ``tiny_config`` fixture's values: that fixture is function-scoped, and the module shares
-one pipeline run; ``test_shared_run_uses_the_tiny_config`` keeps the two in step."""
 
 STEPS = PIPELINE_STEPS
 
@@ -215,6 +206,39 @@ def test_trained_agent_learned_for_the_configured_steps(
     assert history["curve_steps"] == [100, 200, 300]
     assert len(history["curve_loss"]) == 3
     assert all(isinstance(score, float) for score in history["episode_scores"])
+
+
+def test_the_output_agent_is_the_best_validated_one(
+    run_config: RunConfig,
+    loaded_outputs: dict[tuple[str, str], Any],
+    pipeline_run: PipelineRunResponse,
+) -> None:
+    """Keep-best: validated at 100, 200 and 300; the output holds the best weights (the later
+    of equals), which replay their validation score; the last checkpoint holds the last."""
+    from agents.keep_best import validate
+    from envs.evaluation import validator
+
+    history = loaded_outputs["train", "training_history"]
+    steps, scores = history["validation_steps"], history["validation_scores"]
+    assert steps == [100, 200, 300]
+    best = max(i for i, score in enumerate(scores) if score == max(scores))
+    train = pipeline_run.steps["train"].run_metadata
+    assert train["best_agent_step"] == steps[best]
+    assert train["best_validation_score"] == scores[best]
+    assert train["last_validation_score"] == scores[-1]
+    trained = loaded_outputs["train", "trained_agent"]
+    again = validate(trained, validator(run_config), run_config.evaluate.epsilon)
+    assert again.score == scores[best]
+    name, version = str(train["checkpoints"][-1]).rsplit(":", 1)
+    checkpoint = Client().get_artifact_version(name, version).load()
+    assert checkpoint.best["step"] == steps[best]
+    final_weights = checkpoint.agent.online_weights()
+    same = all(
+        np.array_equal(a, b) for a, b in zip(trained.online_weights(), final_weights, strict=True)
+    )
+    assert same == (steps[best] == 300)
+    table = loaded_outputs["evaluate", "evaluation_table"]
+    assert f"agent: the best validated weights, from agent step {steps[best]}" in table
 
 
 def test_evaluation_outputs(loaded_outputs: dict[tuple[str, str], Any]) -> None:
@@ -387,3 +411,28 @@ def test_evaluation_media_and_model_version(
     assert version.get_artifact("trained_agent") is not None
     assert pipeline_run.model_version is not None
     assert pipeline_run.model_version.id == version.id
+
+
+def test_a_production_agent_of_another_observation_layout_is_replaced(zenml_client: Client) -> None:
+    """A production agent that cannot play this version of the game's observations (here a
+    frame stack of 2 against 4; a game update that adds a feature does the same) is
+    replaced with that reason instead of crashing the re-evaluation."""
+    from conftest import run_tiny_pipeline
+
+    tiny = {
+        "train": {"steps": 120, "eval_every": None},
+        "replay": {"capacity": 500, "warmup_steps": 100},
+        "dqn": {"n_step": 3, "hidden_units": 16, "train_frequency": 4},
+    }
+    first = {
+        **tiny,
+        "env": {"frame_stack": 2},
+        "evaluate": {"episodes": 1, "max_episode_frames": 400},
+    }
+    run_tiny_pipeline("atari:Freeway", first)
+    second = {**tiny, "evaluate": {"episodes": 2, "max_episode_frames": 400}}
+    _, run = run_tiny_pipeline("atari:Freeway", second)
+    decision = run.steps["promote_model"].outputs["promotion"][0].load()
+    assert decision["promoted"] is True
+    assert "reads observations of shape (2, 84, 84)" in decision["reason"]
+    assert "(4, 84, 84)" in decision["reason"] and "cannot be evaluated here" in decision["reason"]

@@ -24,7 +24,8 @@ from agents.evaluation import play_episodes, random_policy
 from config import TetrisConfig, TetrisRewardConfig, resolve_config
 from envs import make_game
 from envs.evaluation import evaluate_agent
-from envs.tetris.baselines import dellacherie_policy
+from envs.tetris.baselines import bcts_policy, dellacherie_policy
+from envs.tetris.evaluation import play_uncapped
 from envs.tetris.features import (
     FEATURE_INDEX,
     FEATURE_NAMES,
@@ -394,6 +395,88 @@ def test_afterstate_features_of_known_boards() -> None:
     assert top_out["game_over"] == 1
 
 
+def _reference_afterstate(board: np.ndarray, piece: int, action: int, top: int) -> np.ndarray:
+    """The board a placement leaves, cell by cell: the shape's cells inside the field set,
+    then full rows removed and the rows above moved down."""
+    rotation, column = divmod(action, BOARD_COLS)
+    after = board.copy()
+    for row, col in SHAPE_CELLS[piece, rotation]:
+        if top + row >= 0:
+            after[top + row, column + col] = True
+    kept = [row for row in after if not row.all()]
+    empty = [np.zeros(BOARD_COLS, dtype=bool)] * (BOARD_ROWS - len(kept))
+    return np.array(empty + kept, dtype=bool).reshape(BOARD_ROWS, BOARD_COLS)
+
+
+def _reference_holes(board: np.ndarray) -> tuple[int, int]:
+    """(holes, hole depth) cell by cell. A hole is an empty cell with a full cell somewhere
+    above it in its column; its depth is the number of successive full cells right above it
+    (Thiery & Scherrer's MdpTetris, ``get_hole_depths``)."""
+    holes = depth = 0
+    for column in board.T.tolist():
+        full_above = False
+        run = 0  # successive full cells right above the current cell
+        for full in column:  # top to bottom
+            if full:
+                full_above, run = True, run + 1
+            elif full_above:
+                holes, depth, run = holes + 1, depth + run, 0
+    return holes, depth
+
+
+def _positions(rng: np.random.Generator) -> list[tuple[np.ndarray, int, np.ndarray]]:
+    """(board, piece, landing rows): random stacks with straight drops, and the positions of
+    a game Dellacherie's heuristic plays with 10% random placements (line clears, real landings)."""
+    positions = []
+    for _ in range(60):
+        board = _random_stack(rng, int(rng.integers(1, 17)))
+        piece = int(rng.integers(7))
+        landing = np.full(40, ILLEGAL)
+        tops = drop_rows(board, piece)
+        for action in range(40):
+            rotation, column = divmod(action, BOARD_COLS)
+            if column + int(SHAPE_CELLS[piece, rotation][:, 1].max()) < BOARD_COLS:
+                landing[action] = tops[action]
+        positions.append((board, piece, landing))
+    game = _native()
+    observation, _ = game.reset(seed=3)
+    for _ in range(200):
+        backend = game.backend
+        assert backend.active_piece is not None
+        positions.append((backend.board(), backend.active_piece, game._landing.copy()))
+        policy = random_policy if rng.random() < 0.1 else dellacherie_policy
+        observation, _, terminated, truncated, _ = game.step(
+            policy(observation, game.action_mask(), rng)
+        )
+        if terminated or truncated:
+            observation, _ = game.reset(seed=int(rng.integers(1000)))
+    return positions
+
+
+def test_hole_depth_matches_a_cell_by_cell_reference_on_random_boards() -> None:
+    compared = with_depth = cleared = 0
+    for board, piece, landing in _positions(np.random.default_rng(4)):
+        rows = afterstate_features(board, piece, landing, PIECE["T"])
+        for action in np.flatnonzero(landing != ILLEGAL):
+            after = _reference_afterstate(board, piece, int(action), int(landing[action]))
+            holes, depth = _reference_holes(after)
+            assert rows[action, FEATURE_INDEX["holes"]] == holes, action
+            assert rows[action, FEATURE_INDEX["hole_depth"]] == depth, action
+            compared += 1
+            with_depth += depth > 0
+            cleared += rows[action, FEATURE_INDEX["lines_cleared"]] > 0
+    assert compared > 5_000 and with_depth > 1_000 and cleared > 50
+
+
+def test_hole_depth_counts_the_full_cells_right_above_each_hole() -> None:
+    # column 0 from the top: full, full, empty, empty: the upper hole is 2 deep, the lower one
+    # has an empty cell right above it (0); column 2: full, empty, full, empty: 1 + 1
+    board = _board("#.#.......", "#.........", "..#.......", "..........")
+    features = _features(board, "O", 0, 8)  # the O lands in columns 8-9, touching nothing
+    assert features["holes"] == 4 and features["rows_with_holes"] == 3
+    assert features["hole_depth"] == 2 + 2
+
+
 def test_dellacherie_clears_hundreds_of_lines_and_random_almost_none() -> None:
     game = _native(max_pieces=600)
     [heuristic] = play_episodes(game, dellacherie_policy, [0])
@@ -401,6 +484,88 @@ def test_dellacherie_clears_hundreds_of_lines_and_random_almost_none() -> None:
     assert heuristic.extras["pieces"] == 600 and heuristic.extras["lines"] >= 200
     assert uniform.extras["lines"] <= 5 and uniform.extras["pieces"] < 100
     assert FEATURE_INDEX["holes"] < len(FEATURE_NAMES)
+
+
+def _choice(policy: Any, board: np.ndarray, piece: str) -> dict[str, int]:
+    """The afterstate features of the placement ``policy`` picks for ``piece`` on ``board``."""
+    game = _native()
+    game.backend.load_position(board, PIECE[piece], PIECE["O"])
+    game._observe()
+    observation = game.current_observation()
+    action = policy(observation, game.action_mask(), np.random.default_rng(0))
+    return {name: int(observation[0, action, i]) for i, name in enumerate(FEATURE_NAMES)}
+
+
+@pytest.mark.parametrize(
+    ("rows", "piece", "lines"),
+    [
+        (["#########."] * 4, "I", 4),  # the vertical I in the well: a Tetris
+        (["###.######"], "T", 1),  # the T's stem into the notch
+        (["##..######"], "O", 1),
+        (["#.........", "##.#######"], "L", 1),
+        ([".##.......", "####.#####"], "S", 1),
+        (["####.#####"], "I", 0),  # no clear: lies flat beside the notch, never over it
+    ],
+)
+def test_bcts_fills_lines_and_never_covers_a_gap(rows: list[str], piece: str, lines: int) -> None:
+    chosen = _choice(bcts_policy, _board(*rows), piece)
+    assert chosen["lines_cleared"] == lines
+    assert chosen["holes"] == chosen["hole_depth"] == chosen["rows_with_holes"] == 0
+
+
+def test_bcts_plays_the_best_placement_by_the_published_evaluation() -> None:
+    """Thiery & Scherrer's formula, written out with the real landing height, picks the same
+    placement as the policy in every position of a game (weights on the right columns)."""
+    game = _native()
+    observation, _ = game.reset(seed=2)
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        mask = game.action_mask()
+        f = {name: observation[0, :, i].astype(float) for i, name in enumerate(FEATURE_NAMES)}
+        published = (
+            -12.63 * f["landing_height_x2"] / 2
+            + 6.60 * f["eroded_cells"]
+            - 9.22 * f["row_transitions"]
+            - 19.77 * f["column_transitions"]
+            - 13.08 * f["holes"]
+            - 10.49 * f["cumulative_wells"]
+            - 1.61 * f["hole_depth"]
+            - 24.04 * f["rows_with_holes"]
+            - 1e6 * f["game_over"]
+        )
+        published[~mask] = -np.inf
+        action = bcts_policy(observation, mask, rng)
+        assert published[action] == pytest.approx(published.max())
+        # a random move now and then, so the positions are not all tidy ones
+        if rng.random() < 0.2:
+            action = random_policy(observation, mask, rng)
+        observation, _, terminated, _, _ = game.step(action)
+        if terminated:
+            observation, _ = game.reset(seed=int(rng.integers(1000)))
+
+
+def test_bcts_plays_ten_thousand_pieces_and_clears_almost_four_thousand_lines() -> None:
+    game = _native(max_pieces=10_000)
+    [result] = play_episodes(game, bcts_policy, [0])
+    assert result.truncated and result.extras["pieces"] == 10_000
+    assert result.extras["lines"] >= 3_990  # the cap allows 4,000
+
+
+def test_uncapped_games_run_to_game_over_or_to_the_time_limit() -> None:
+    config = TetrisConfig(backend="native", max_pieces=5)  # the cap is lifted
+    [random_game] = play_uncapped(config, random_policy, [6], time_limit=60.0)
+    [capped] = play_episodes(_native(), random_policy, [6])  # the same game, seeded alike
+    assert random_game.game_over and random_game.pieces == capped.extras["pieces"] > 5
+    assert random_game.lines == capped.extras["lines"]
+    assert random_game.lines_text() == f"{random_game.lines:,} lines"
+    # BCTS lasts thousands of pieces: a 0.2 s limit cuts its game, a lower bound
+    [cut] = play_uncapped(config, bcts_policy, [6], time_limit=0.2)
+    assert not cut.game_over and cut.pieces > 5 and cut.seconds >= 0.2
+    assert cut.lines_text() == f"≥ {cut.lines:,} lines (time limit)"
+    with pytest.raises(ValueError, match=r"time_limit=0 must be a positive number of seconds"):
+        play_uncapped(config, bcts_policy, [6], time_limit=0)
+    with pytest.raises(TypeError, match="env_config must be a TetrisConfig, got dict"):
+        play_uncapped({"backend": "native"}, bcts_policy, [6], time_limit=1.0)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------- artifacts
@@ -504,13 +669,14 @@ def test_short_native_pipeline_run(zenml_client) -> None:  # type: ignore[no-unt
             "evaluate": {"episodes": 2, "gif_max_steps": 30},
         },
     )
-    assert set(evaluation) >= {"agent", "random", "dellacherie"}
-    assert evaluation["dellacherie"]["mean_lines"] >= 50
-    assert evaluation["dellacherie"]["mean_pieces"] == 300
+    assert set(evaluation) >= {"agent", "random", "dellacherie", "bcts"}
+    for heuristic in ("dellacherie", "bcts"):
+        assert evaluation[heuristic]["mean_lines"] >= 50
+        assert evaluation[heuristic]["mean_pieces"] == 300
     for key in ("mean_lines", "mean_score", "mean_pieces", "mean_level"):
         assert key in evaluation["agent"]
     table = str(run.steps["evaluate"].outputs["evaluation_table"][0].load())
-    assert "dellacherie lines" in table and "agent level" in table
+    assert "dellacherie lines" in table and "bcts lines" in table and "agent level" in table
     game = run.steps["game_wrap"].outputs["game_wrapper"][0].load()
     assert isinstance(game, TetrisGame) and game.backend_name == "native"
 

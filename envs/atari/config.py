@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -19,6 +19,8 @@ class AtariConfig(EnvConfig):
 
     kind: Literal["atari"] = "atari"
     """Which wrapper family this config is for."""
+
+    image_observations: ClassVar[bool] = True
 
     rom: str = "breakout"
     """ale-py ROM id, e.g. ``breakout``, ``pong``, ``space_invaders`` (ale-py ships them)."""

@@ -9,6 +9,18 @@ from agents.config import EvalConfig
 from envs.single_player import ScoreTable
 from envs.spec import Matchup
 
+HUMAN_REFERENCE: dict[str, tuple[float, float]] = {
+    "breakout": (1.7, 30.5),
+    "pong": (-20.7, 14.6),
+    "space_invaders": (148.0, 1_668.7),
+    "ms_pacman": (307.3, 6_951.6),
+    "seaquest": (68.4, 42_054.7),
+    "qbert": (163.9, 13_455.0),
+}
+"""(random, human) scores per ALE ROM id, as published with the Nature DQN (Mnih et al. 2015)
+and used by the Atari-100k papers (Kaiser et al. 2020; DrQ, SPR, BBF): human-normalised score
+is ``(score - random) / (human - random)``."""
+
 
 class AtariEvaluation(ScoreTable):
     """:class:`envs.single_player.ScoreTable` on the game capped at

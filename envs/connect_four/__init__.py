@@ -47,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "replay": {"warmup_steps": 2_000},
     "exploration": {"epsilon_decay_steps": 50_000, "epsilon_end": 0.02},
-    "train": {"steps": 500_000, "checkpoint_every": 100_000},
+    "train": {"steps": 500_000, "checkpoint_every": 100_000, "eval_every": 50_000},
     "evaluate": {"epsilon": 0.0, "episodes": 100, "gif_max_steps": 42},
 }
 """``--game connect4``'s values for the learner, replay, schedule, training and evaluation,

@@ -6,8 +6,9 @@ tetris`` (``--rom PATH`` for the cartridge).
 - :mod:`envs.tetris.native`, :mod:`envs.tetris.pyboy`: the backends;
   :mod:`envs.tetris.rules`: the Game Boy's rules; :mod:`envs.tetris.features`: afterstate
   features;
-- :mod:`envs.tetris.baselines`: random and Dellacherie's heuristic;
-- :mod:`envs.tetris.evaluation`: the score table, compared per backend and piece cap.
+- :mod:`envs.tetris.baselines`: Dellacherie's and Thiery & Scherrer's BCTS heuristics;
+- :mod:`envs.tetris.evaluation`: the baselines (random and both heuristics), the score table,
+  compared per backend and piece cap, and uncapped games cut by a wall-time limit.
 """
 
 from __future__ import annotations
@@ -41,7 +42,12 @@ DEFAULTS: dict[str, Any] = {
     # games last thousands of pieces; with 50k, learning collapsed late in a 150k run
     "replay": {"capacity": 200_000, "warmup_steps": 2_000},
     "exploration": {"epsilon_end": 0.001, "epsilon_decay_steps": 20_000},
-    "train": {"steps": 150_000, "checkpoint_every": 50_000},
+    "train": {
+        "steps": 150_000,
+        "checkpoint_every": 50_000,
+        "eval_every": 25_000,
+        "eval_episodes": 3,
+    },
     "evaluate": {"epsilon": 0.0, "gif_max_steps": 600},
 }
 """``--game tetris``'s values for the learner, replay, schedule, training and evaluation,

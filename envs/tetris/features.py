@@ -3,9 +3,20 @@ placements at once with numpy.
 
 The feature set is Dellacherie's (landing height, eroded piece cells, row and column
 transitions, holes, cumulative wells; described in Fahey's "Tetris AI" notes and in Thiery &
-Scherrer, "Building Controllers for Tetris", ICGA Journal 2009), with rows with holes from
-Thiery & Scherrer's BCTS set, the column heights, their bumpiness, and the preview
-piece. All are small counts, stored as uint8 so the replay buffer keeps them compactly.
+Scherrer, "Building Controllers for Tetris", ICGA Journal 32(1), 2009), with the two features
+Thiery & Scherrer add for their BCTS controller (hole depth and rows with holes), the column
+heights, their bumpiness, and the preview piece. All are small counts, stored as uint8 so the
+replay buffer keeps them compactly.
+
+Hole depth follows the authors' own Tetris library, MdpTetris (github.com/brunoscherrer/
+mdptetris, ``src/feature_functions.c``, ``get_hole_depths``, feature -1 of their experiment
+files): "the depth of a hole is the number of successive full cells right above the hole",
+summed over holes. A run of full cells resting on a gap counts once, for the hole right
+under it; the holes lower in a gap taller than one cell have an empty cell right above them
+and count 0. So the sum is the number of full cells that have a hole somewhere below them in
+their column (the run they belong to ends on a hole, not on the floor), which is how it is
+computed here. Example, one column from the top: full, full, empty, empty, floor gives 2 (not
+the 4 of "every full cell above every hole").
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ BOARD_FEATURES = (
     "holes",
     "cumulative_wells",
     "rows_with_holes",
+    "hole_depth",
     "max_height",
     "bumpiness",
     "aggregate_height",
@@ -38,7 +50,9 @@ BOARD_FEATURES = (
 )
 
 """Scalar features of an afterstate (``landing_height_x2`` is twice Dellacherie's landing
-height, which moves in half rows)."""
+height, which moves in half rows). Values are clipped at 255 to fit uint8. ``hole_depth``
+never reaches it: it counts full cells with a hole below them, at most 9 in each of the 17
+rows above the bottom one (no row is full after the clear), so at most 153."""
 
 FEATURE_NAMES = (
     *BOARD_FEATURES,
@@ -159,6 +173,10 @@ def afterstate_features(
     hole_bits = covered & ~rows
     features[:, _COLUMN["holes"]] = np.bitwise_count(hole_bits).sum(axis=1)
     features[:, _COLUMN["rows_with_holes"]] = (hole_bits != 0).sum(axis=1)
+    # hole depth: full cells with a hole below them in their column (the module's docstring);
+    # ORing the hole rows from the bottom up marks every cell that has a hole under it
+    holes_below = np.bitwise_or.accumulate(hole_bits[:, ::-1], axis=1)  # bottom row first
+    features[:, _COLUMN["hole_depth"]] = np.bitwise_count(rows[:, ::-1] & holes_below).sum(axis=1)
     heights = _column_heights(covered)  # (40, 10)
     padded = np.full((NUM_PLACEMENTS, BOARD_COLS + 2), BOARD_ROWS, dtype=np.int64)
     padded[:, 1:-1] = heights

@@ -108,7 +108,7 @@ class TetrisGame(GameWrapper):
     none, left, right, down, A (turn clockwise), B (turn counter-clockwise); all legal.
 
     ## Observation Space
-    ``placements``: ``Box(0, 255, (1, 40, 29), uint8)``: for each placement, the features of
+    ``placements``: ``Box(0, 255, (1, 40, 30), uint8)``: for each placement, the features of
     the board it leaves (lines cleared, Dellacherie's and BCTS's features, the ten column
     heights) and the preview piece one-hot; zeros where illegal (see
     :data:`envs.tetris.features.FEATURE_NAMES`). The board and the current piece enter
@@ -129,7 +129,8 @@ class TetrisGame(GameWrapper):
     ``"rgb_array"``.
 
     ## Version History
-    * v0: initial version (native engine, PyBoy 2.8 backend).
+    * v0: initial version (native engine, PyBoy 2.8 backend); ``hole_depth`` added to the
+      placement features (29 -> 30 columns).
     """
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 15}

@@ -45,7 +45,12 @@ DEFAULTS: dict[str, Any] = {
     },
     "replay": {"capacity": 50_000, "warmup_steps": 1_000},
     "exploration": {"epsilon_decay_steps": 20_000, "epsilon_end": 0.02},
-    "train": {"steps": 180_000, "checkpoint_every": 60_000},
+    "train": {
+        "steps": 180_000,
+        "checkpoint_every": 60_000,
+        "eval_every": 30_000,
+        "eval_episodes": 25,
+    },
     "evaluate": {"epsilon": 0.0, "episodes": 1_000, "gif_max_steps": 9},
 }
 """``--game tictactoe``'s values for the learner, replay, schedule, training and evaluation,
