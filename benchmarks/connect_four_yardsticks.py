@@ -1,7 +1,7 @@
 """Connect Four yardsticks: negamax's speed and strength by depth.
 
-    python -m benchmarks.connect_four_yardsticks            # about 6 minutes on 2 cores
-    python -m benchmarks.connect_four_yardsticks --quick    # under a minute
+    python -m benchmarks.connect_four_yardsticks            # about 3 minutes (2 CPU-minutes)
+    python -m benchmarks.connect_four_yardsticks --quick    # seconds
     python -m benchmarks.connect_four_yardsticks --only speed --depths 6 8
     python -m benchmarks.connect_four_yardsticks --only strength --games-per-seat 20
 

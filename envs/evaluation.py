@@ -160,13 +160,9 @@ def comparison_protocol(config: EvaluatedRun) -> dict[str, Any]:
 
 
 def human_reference(env_config: Any) -> tuple[float, float] | None:
-    """The published (random, human) scores of an Atari game, for human-normalised scores
-    (:data:`envs.atari.evaluation.HUMAN_REFERENCE`); ``None`` for other games."""
-    if getattr(env_config, "kind", "") != "atari":
-        return None
-    from envs.atari.evaluation import HUMAN_REFERENCE
-
-    return HUMAN_REFERENCE.get(str(getattr(env_config, "rom", "")))
+    """The game's published (random, human) scores, for human-normalised scores (Atari's
+    :data:`envs.atari.evaluation.HUMAN_REFERENCE`); ``None`` where none is published."""
+    return spec_for(env_config).evaluation.human_reference(env_config)
 
 
 def episodes_note(config: EvaluatedRun) -> str:

@@ -31,6 +31,10 @@ class ScoreTable:
         """None: a single-player game's learning target is its score (README)."""
         return []
 
+    def human_reference(self, env_config: Any) -> tuple[float, float] | None:
+        """None published."""
+        return None
+
     def report(
         self,
         config: EvaluatedRun,

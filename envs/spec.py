@@ -138,6 +138,11 @@ class EvaluationProtocol(Protocol):
         prints them); none for games without targets."""
         ...
 
+    def human_reference(self, env_config: Any) -> tuple[float, float] | None:
+        """The game's published (random, human) scores, for human-normalised scores; ``None``
+        where none is published."""
+        ...
+
 
 Baselines = Callable[[Any], dict[str, tuple[Any, Policy]]]
 """``baselines(env_config) -> {name: (env config to play on, policy)}``."""

@@ -125,8 +125,8 @@ def test_forced_wins_are_found_at_the_depth_that_reaches_them_and_never_invented
     """Against a brute-force solver on positions of random games: a win whose last stone
     drops ``k`` plies ahead (1, 3 or 5) is scored exactly by every depth of at least
     ``k - 1`` (the leaves see the mover's immediate wins); no depth claims a win faster
-    than the solver's, or one the solver refutes; a move that lets the opponent win at once
-    scores that loss at every depth."""
+    than the solver's, nor one within 5 plies where the solver finds none; a move that lets
+    the opponent win at once scores that loss at every depth."""
     distances_seen: set[int] = set()
     for position, mask in _random_positions(60, seed=11, stones=(10, 30)):
         plies = mask.bit_count()
@@ -144,7 +144,7 @@ def test_forced_wins_are_found_at_the_depth_that_reaches_them_and_never_invented
                     assert score == WIN_SCORE - (plies + k - 1), (depth, column, position, mask)
                 if score > WIN_SCORE - CELLS:  # a claimed win: its last stone drops ...
                     claimed = WIN_SCORE - score - plies + 1  # ... this many plies ahead
-                    assert (claimed == k) if k is not None else claimed > 5, (depth, column)
+                    assert claimed >= k if k is not None else claimed > 5, (depth, column)
                 elif k is None and _loses_at_once(position, mask, column):
                     assert score == -(WIN_SCORE - plies - 1), (depth, column)
     assert distances_seen == {1, 3, 5}  # the sample holds wins of every length

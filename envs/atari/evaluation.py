@@ -29,3 +29,7 @@ class AtariEvaluation(ScoreTable):
     def matchups(self, env_config: Any, settings: EvalConfig) -> list[Matchup]:
         capped = env_config.model_copy(update={"max_episode_frames": settings.max_episode_frames})
         return [Matchup(capped)]
+
+    def human_reference(self, env_config: Any) -> tuple[float, float] | None:
+        """:data:`HUMAN_REFERENCE` of the ROM, where the Nature DQN table has it."""
+        return HUMAN_REFERENCE.get(env_config.rom)

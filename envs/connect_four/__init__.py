@@ -29,7 +29,8 @@ DEFAULTS: dict[str, Any] = {
     # four; +-1 rewards, unclipped; batches mirrored left to right. Chosen by side-by-side
     # runs (README, Connect Four): against negamax:2 a plain MLP on the planes won 7% of
     # its games after 150k steps and an MLP on afterstates 18% after 300k; with the line
-    # detector the agent won about half after 150k.
+    # detector the agent won about half after 150k (all against the negamax before issue
+    # 15's leaf fix, which made depths 1 and 2 stronger).
     "dqn": {
         "network": "drop_afterstates_lines",
         # small networks: bf16 measured 1.16-1.25x slower per update (benchmarks.throughput,

@@ -56,6 +56,10 @@ class MatchupTable:
 
     episodes_note = " per opponent and seat"
 
+    def human_reference(self, env_config: Any) -> tuple[float, float] | None:
+        """None: a two-player game is measured against its opponents."""
+        return None
+
     def __init__(
         self,
         title: str,
