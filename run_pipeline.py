@@ -594,7 +594,7 @@ def train_seeds(seeds: list[int], config: RunConfig, group: str | None, guard: R
             return 1
     names = [str(seed_config.run_name) for seed_config in configs]
     guard.check("before the seed report")
-    report = seed_report_run(config, f"{group}_report_{{date}}_{{time}}", [tag])(
+    report = seed_report_run(f"{group}_report_{{date}}_{{time}}", [tag])(
         config=configs[0], run_names=names, seeds=seeds
     )
     if report is None:

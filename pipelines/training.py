@@ -106,7 +106,7 @@ def training_run(
     return train_pipeline.with_options(**options)
 
 
-def seed_report_run(config: RunConfig, run_name: str, tags: list[str]) -> Any:
+def seed_report_run(run_name: str, tags: list[str]) -> Any:
     """``seed_report_pipeline`` under ``run_name`` with ``tags``, on the active stack."""
     return seed_report_pipeline.with_options(run_name=run_name, tags=tags, **_stack_options())
 
