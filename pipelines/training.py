@@ -12,6 +12,7 @@ from steps import (
     agent,
     build_dqn,
     evaluate,
+    export,
     game_wrap,
     get_information_meta,
     load_agent,
@@ -30,7 +31,7 @@ from steps.registry import game_model
 @pipeline(name="dqn_training", execution_mode=ExecutionMode.FAIL_FAST, on_start=record_run_owner)
 def train_pipeline(config: RunConfig) -> None:
     """game_wrap -> build_dqn -> replay_buffer -> agent -> get_information_meta -> train ->
-    evaluate -> promote_model."""
+    evaluate -> promote_model; and export (ONNX and SavedModel) after train."""
     game_wrapper = game_wrap(config)
     q_network = build_dqn(config, game_wrapper)
     buffer = replay_buffer(config, game_wrapper)
@@ -39,6 +40,8 @@ def train_pipeline(config: RunConfig) -> None:
     trained_agent, history = train(config, game_wrapper, dqn_agent, buffer, information)
     evaluation, *_ = evaluate(config, trained_agent, history)
     promote_model(config, trained_agent, evaluation)
+    if config.export:
+        export(config, game_wrapper, trained_agent)
 
 
 @pipeline(name="dqn_evaluation", execution_mode=ExecutionMode.FAIL_FAST, on_start=record_run_owner)

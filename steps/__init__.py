@@ -5,6 +5,7 @@ import agents  # noqa: F401
 from steps.agent import agent
 from steps.build_dqn import build_dqn
 from steps.evaluate import evaluate
+from steps.export import export
 from steps.game_wrap import game_wrap
 from steps.get_information_meta import get_information_meta
 from steps.load_agent import load_agent
@@ -17,6 +18,7 @@ __all__ = [
     "agent",
     "build_dqn",
     "evaluate",
+    "export",
     "game_wrap",
     "get_information_meta",
     "load_agent",
