@@ -79,7 +79,7 @@ def results_table(
         "| --- | " + " | ".join("---" for _ in parameters) + " | --- | --- | --- |",
     ]
     scored = [(r, metric_interval(r.scores, metric) if r.scores else None) for r in results]
-    scored.sort(key=lambda pair: -np.inf if pair[1] is None else -pair[1].estimate)
+    scored.sort(key=lambda pair: np.inf if pair[1] is None else -pair[1].estimate)
     for result, interval in scored:
         cells = [_cell(result.params.get(name, "-")) for name in parameters]
         state = f"**{result.state} (best)**" if result.trial == best else result.state
