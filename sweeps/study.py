@@ -102,7 +102,8 @@ def open_study(spec: SweepSpec, base: RunConfig, storage: str) -> optuna.Study:
         ConfigError: A study of that name holds another sweep (a changed space, budget, base
             config...): one line naming what changed.
     """
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # the sweep prints its own lines (a stopped trial is no traceback)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(
         study_name=spec.name,
         storage=storage,

@@ -295,3 +295,58 @@ def test_a_tiny_sweep_runs_prunes_resumes_reports_promotes_and_reruns_nothing(
     assert "0 to run" in out
     again = zenml_client.list_pipeline_runs(tags=[tag], size=100, hydrate=False).items
     assert {run.name for run in again if run.name.startswith(f"{name}_t")} == set(training)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_an_interrupted_sweep_continues_its_trial_from_the_checkpoint(
+    tmp_path: Path, zenml_client: Any
+) -> None:
+    """Ctrl-C in a trial's second segment stops it with a checkpoint; the same command then
+    reuses the first segment's run and resumes the stopped one (``..._2``) from there."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    base = tmp_path / "tiny.yaml"
+    train = {**TINY_TICTACTOE["train"], "steps": 4_000, "eval_every": 1_000}
+    base.write_text(yaml.safe_dump({**TINY_TICTACTOE, "train": train}))
+    name = f"stop-{uuid.uuid4().hex[:6]}"
+    sweep = {
+        "name": name,
+        "base": str(base),
+        "parameters": {"dqn.learning_rate": [1e-3]},
+        "sampler": "grid",
+        "budget": {"steps": 4_000, "min_steps": 1_000, "reduction_factor": 4},
+    }
+    command = [sys.executable, str(ROOT / "run_pipeline.py"), "--game", "tictactoe"]
+    command += ["--sweep", str(_write(tmp_path, sweep))]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    second = f"{name}_t000_seed0_to4000"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and process.poll() is None:
+        found = zenml_client.list_pipeline_runs(name=second, size=1, hydrate=True).items
+        train_step = found[0].steps.get("train") if found else None
+        if train_step is not None and train_step.status.value == "running":
+            time.sleep(2.0)  # into the training loop
+            process.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.2)
+    _, err = process.communicate(timeout=600)
+    text = err.decode()
+    assert process.returncode == 128 + signal.SIGINT, text[-3000:]
+    assert "continue the sweep with:" in text and "Traceback" not in text
+    stopped = zenml_client.get_pipeline_run(second)
+    assert stopped.status.value == "failed"
+
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "continuing interrupted trial(s) [0]" in done.stdout
+    assert f"run {name}_t000_seed0_to1000 already completed; not trained again" in done.stdout
+    resumed = zenml_client.get_pipeline_run(f"{second}_2")
+    assert resumed.status.value == "completed"
+    meta = resumed.steps["get_information_meta"].outputs["information_meta"][0].load()
+    assert meta["resume"]["run"] == second  # the stopped attempt's checkpoint
+    assert 1_000 < meta["start_agent_step"] < 4_000
+    assert "| 0 | 0.001 | 4,000 |" in done.stdout and "complete (best)" in done.stdout
