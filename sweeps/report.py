@@ -14,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from agents.statistics import RESAMPLES, Interval, bootstrap, iqm_of_all, mean_of_seed_means
+from agents.statistics import (
+    CONFIDENCE,
+    IQM_CUT,
+    RESAMPLES,
+    Interval,
+    bootstrap,
+    iqm_of_all,
+    mean_of_seed_means,
+)
 
 STATISTICS = {"score": mean_of_seed_means, "iqm": iqm_of_all}
 """The statistic of each metric, over a list of per-seed episode scores."""
@@ -22,18 +30,37 @@ STATISTICS = {"score": mean_of_seed_means, "iqm": iqm_of_all}
 METRIC_LABELS = {"score": "mean score", "iqm": "IQM"}
 
 
-def metric_value(scores: Sequence[Sequence[float]], metric: str) -> float:
+def metric_value(scores: Sequence[Sequence[float] | np.ndarray], metric: str) -> float:
     """The trial's score from its runs' evaluation scores (one list per seed)."""
     return STATISTICS[metric]([np.asarray(run, dtype=np.float64) for run in scores])
 
 
 def metric_interval(scores: Sequence[Sequence[float]], metric: str, seed: int = 0) -> Interval:
-    """:func:`metric_value` with its 95% percentile bootstrap interval: over seeds, or over
-    episodes when there is one seed."""
-    runs = [np.asarray(run, dtype=np.float64) for run in scores]
-    if len(runs) == 1:
-        runs = [np.asarray([score]) for score in runs[0]]  # each episode resampled alone
-    return bootstrap(runs, STATISTICS[metric], np.random.default_rng(seed))
+    """:func:`metric_value` with its 95% percentile bootstrap interval: over seeds
+    (:func:`agents.statistics.bootstrap`), or over episodes when there is one seed."""
+    rng = np.random.default_rng(seed)
+    if len(scores) > 1:
+        runs = [np.asarray(run, dtype=np.float64) for run in scores]
+        return bootstrap(runs, STATISTICS[metric], rng)
+    return _bootstrap_episodes(np.asarray(scores[0], dtype=np.float64), metric, rng)
+
+
+def _bootstrap_episodes(episodes: np.ndarray, metric: str, rng: np.random.Generator) -> Interval:
+    """The percentile bootstrap of one run's episodes, resampled all at once: what
+    :func:`agents.statistics.bootstrap` gives with each episode as its own run, without its
+    per-resample Python loop (10,000 resamples of 80 episodes: milliseconds, not a minute)."""
+    estimate = metric_value([episodes], metric)
+    if episodes.size == 1:
+        return Interval(estimate, estimate, estimate)
+    samples = episodes[rng.integers(0, episodes.size, size=(RESAMPLES, episodes.size))]
+    if metric == "iqm":
+        cut = int(IQM_CUT * episodes.size)
+        values = np.sort(samples, axis=1)[:, cut : episodes.size - cut].mean(axis=1)
+    else:
+        values = samples.mean(axis=1)
+    tail = (1.0 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return Interval(estimate, float(low), float(high))
 
 
 @dataclass

@@ -17,6 +17,7 @@ import yaml
 from conftest import TENSORBOARD_DIR
 
 from agents.config import ConfigError
+from agents.statistics import iqm_of_all, mean_of_seed_means
 from config import resolve_config
 from sweeps.report import TrialResult, compute, metric_interval, metric_value, results_table
 from sweeps.spec import Budget, SweepSpec, check_against_config, load_sweep, trial_config
@@ -350,3 +351,24 @@ def test_an_interrupted_sweep_continues_its_trial_from_the_checkpoint(
     assert meta["resume"]["run"] == second  # the stopped attempt's checkpoint
     assert 1_000 < meta["start_agent_step"] < 4_000
     assert "| 0 | 0.001 | 4,000 |" in done.stdout and "complete (best)" in done.stdout
+
+
+@pytest.mark.parametrize("metric", ["score", "iqm"])
+def test_the_one_seed_interval_is_the_bootstrap_over_episodes(metric: str) -> None:
+    """The vectorised bootstrap of one run's episodes agrees with agents.statistics'
+    bootstrap treating each episode as its own run (same estimate, ends within noise)."""
+    import time
+
+    import numpy as np
+
+    from agents.statistics import bootstrap
+
+    episodes = np.random.default_rng(3).normal(size=80).round(1)
+    start = time.perf_counter()
+    fast = metric_interval([episodes.tolist()], metric)
+    assert time.perf_counter() - start < 1.0
+    statistic = {"score": mean_of_seed_means, "iqm": iqm_of_all}[metric]
+    slow = bootstrap([[e] for e in episodes], statistic, np.random.default_rng(1), resamples=2000)
+    assert fast.estimate == pytest.approx(slow.estimate)
+    assert fast.low == pytest.approx(slow.low, abs=0.05)
+    assert fast.high == pytest.approx(slow.high, abs=0.05)
