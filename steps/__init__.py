@@ -12,6 +12,7 @@ from steps.load_agent import load_agent
 from steps.promote_model import promote_model
 from steps.replay_buffer import replay_buffer
 from steps.seed_report import seed_report
+from steps.sweep_report import sweep_report
 from steps.train import train
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "promote_model",
     "replay_buffer",
     "seed_report",
+    "sweep_report",
     "train",
 ]
