@@ -2,6 +2,8 @@
 
     python app.py                          # the production agent of the dqn_connect4 model
     python app.py --run RUN_NAME           # the agent a given training run produced
+    python app.py --model connect4.onnx    # an exported agent: needs onnxruntime, not
+                                           # TensorFlow or ZenML
     python app.py --host 127.0.0.1 --port 7860
 
 The page shows the board (you red, the agent yellow), one button per column, a choice of who
@@ -42,9 +44,18 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="RUN_NAME",
         help="play against this training run's agent (default: the production agent)",
     )
+    parser.add_argument(
+        "--model",
+        metavar="ONNX_FILE",
+        help="play against an exported agent (python export_model.py writes one); runs "
+        "without TensorFlow and ZenML",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on")
     parser.add_argument("--port", type=int, default=7860, help="port to serve on")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.run and args.model:
+        parser.error("--run and --model do not go together: pick a training run or an ONNX file")
+    return args
 
 
 def _fail(message: str) -> NoReturn:
@@ -71,9 +82,31 @@ def load_agent(source: str) -> tuple[Any, str]:
     return agent, found.label
 
 
+def load_exported(path: str) -> tuple[Any, str]:
+    """The agent of an exported ONNX file (:class:`agents.exported.OnnxPolicy`) and a label;
+    exits with code 2 and one line if the file is not a Connect Four agent."""
+    from agents.exported import ExportedModelError, OnnxPolicy
+
+    try:
+        policy = OnnxPolicy(path)
+    except ExportedModelError as exc:
+        _fail(str(exc))
+    shape, card = policy.observation_shape, policy.card
+    if shape != OBSERVATION_SHAPE or policy.num_actions != NUM_COLUMNS:
+        _fail(
+            f"{path} is a {card.game} agent (it sees {shape}); this app plays Connect Four "
+            f"agents, which see {OBSERVATION_SHAPE}"
+        )
+    origin = card.source.get("run", "an unnamed run")
+    return policy, f"{path} (exported from {origin}, agent step {card.agent_step:,})"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    agent, label = load_agent(args.run or "production")
+    if args.model:
+        agent, label = load_exported(args.model)
+    else:
+        agent, label = load_agent(args.run or "production")
     print(f"playing against {label}")
     build_app(agent, label).launch(server_name=args.host, server_port=args.port, share=False)
     return 0

@@ -217,6 +217,10 @@ class RunConfig(ConfigModel):
     ``{date}`` and ``{time}`` (a name already in the store is refused); ``null`` lets ZenML
     generate one."""
 
+    export: bool = True
+    """Write the trained Q-network as ONNX and as a TensorFlow SavedModel (the ``export`` step,
+    a few seconds), each an artifact with its model card."""
+
     enable_cache: bool = True
     """Let ZenML reuse cached outputs of the setup steps (train and evaluate never cache)."""
 

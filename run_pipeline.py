@@ -5,6 +5,7 @@
     python run_pipeline.py --config configs/breakout_quick.yaml
     python run_pipeline.py --game tetris                      # native Game Boy rules engine
     python run_pipeline.py --game tetris --rom roms/tetris.gb # the real cartridge in PyBoy
+    python run_pipeline.py --game connect4 --sweep configs/sweeps/connect4.yaml
     python run_pipeline.py --game breakout --stack zenrl-airflow --schedule "0 3 * * *"
     python run_pipeline.py --list-schedules
     python run_pipeline.py --delete-schedule dqn_breakout_schedule
@@ -38,6 +39,7 @@ from envs.spec import MAX_NUM_ENVS
 if TYPE_CHECKING:
     from agents.interrupts import StopRequested
     from pipelines.guard import RunGuard
+    from sweeps.spec import SweepSpec
 
 EXIT_USAGE = 2
 
@@ -123,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="train one run per seed, one after another (named <run-name>_seed<k>, tagged "
         "together), then report the mean over seeds and the IQM with 95%% intervals; run "
         "again with the same --run-name to finish the seeds not yet completed",
+    )
+    parser.add_argument(
+        "--sweep",
+        type=Path,
+        metavar="FILE",
+        help="run the hyperparameter sweep of a sweep file (configs/sweeps/*.yaml): Optuna "
+        "trials, each a series of training runs tagged sweep-<name> that ASHA may stop early, "
+        "then a results table and the best trial's agent through promotion; run it again to "
+        "continue it",
     )
     parser.add_argument("--buffer-size", type=_int_flag("--buffer-size"), help="replay capacity")
     parser.add_argument(
@@ -270,10 +281,45 @@ def _check_seeds_flags(args: argparse.Namespace) -> None:
         )
 
 
+def _check_sweep_flags(args: argparse.Namespace) -> None:
+    """Flags around --sweep, and the sweep file itself, checked before ZenML starts; the
+    file's game and base config become --game and --config."""
+    args.sweep_spec = None
+    if args.sweep is None:
+        return
+    for flag, value, why in (
+        ("--config", args.config, "the sweep file names its base config (base:)"),
+        ("--steps", args.steps, "the sweep file's budget.steps is the trials' train.steps"),
+        ("--seed", args.seed, "the sweep file's seeds: names the trials' seeds"),
+        ("--seeds", args.seeds, "the sweep file's seeds: names the trials' seeds"),
+        ("--resume", args.resume, "run the same --sweep again to continue it"),
+        ("--run-name", args.run_name, "the sweep names its runs <sweep>_t<trial>_..."),
+        ("--evaluate-only", args.evaluate_only, "a sweep trains"),
+        ("--schedule", args.schedule, "a sweep runs its trials now"),
+    ):
+        if value is not None:
+            _fail(f"{flag} does not go with --sweep: {why}")
+    from sweeps.spec import load_sweep
+
+    try:
+        spec = load_sweep(args.sweep)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if spec.game is not None and args.game is not None and spec.game != args.game:
+        _fail(
+            f"--sweep {quote(str(args.sweep))}: game={quote(spec.game)} does not match --game "
+            f"{quote(args.game)}; drop one of them or make them agree"
+        )
+    args.game = args.game if args.game is not None else spec.game
+    args.config = None if spec.base is None else Path(spec.base)
+    args.sweep_spec = spec
+
+
 def _resolve(args: argparse.Namespace) -> RunConfig:
     """The run's config from parsed flags; exit 2 with one line on any user error."""
     _check_schedule_flags(args)
     _check_seeds_flags(args)
+    _check_sweep_flags(args)
     game = args.game  # "" is a wrong game, not the default one
     if game is None and args.config is not None:
         from config import load_yaml
@@ -304,6 +350,13 @@ def _resolve(args: argparse.Namespace) -> RunConfig:
         return config
     if args.seeds is not None:
         _seed_configs(config, args.seeds, "check")  # every seed's config holds, before ZenML
+    if args.sweep_spec is not None:
+        from sweeps.spec import check_against_config
+
+        try:  # every parameter and value the trials may take, and the rungs
+            check_against_config(args.sweep_spec, config, f"--sweep {quote(str(args.sweep))}")
+        except ConfigError as exc:
+            _fail(str(exc))
     from agents.memory import InsufficientMemoryError, check_replay_memory
     from config import check_writable_directory
     from envs.registry import frame_shape
@@ -498,7 +551,7 @@ def _main(argv: list[str], guard: RunGuard) -> int:
     config = _resolve(args)
     # the store is created (once, under a lock) and crashed runs recovered before any use
     guard.start_zenml()
-    if args.schedule is None and args.seeds is None:  # these name their runs themselves
+    if args.schedule is None and args.seeds is None and args.sweep is None:  # self-named
         _check_run_name_is_new(config)
     if args.stack is not None:
         use_stack_or_fail(args.stack)
@@ -508,6 +561,8 @@ def _main(argv: list[str], guard: RunGuard) -> int:
         return evaluate_only(config, args.evaluate_only)
     if args.seeds is not None:
         return train_seeds(args.seeds, config, args.run_name, guard)
+    if args.sweep_spec is not None:
+        return run_sweep(args.sweep_spec, config, argv, guard)
     if config.train.steps <= config.replay.warmup_steps:
         print(
             f"warning: train.steps={config.train.steps} <= replay.warmup_steps="
@@ -604,6 +659,26 @@ def train_seeds(seeds: list[int], config: RunConfig, group: str | None, guard: R
     print(table.load())
     print(f"runs tagged {tag} (inspect them with `zenml login --local`)")
     return 0
+
+
+def run_sweep(spec: SweepSpec, base: RunConfig, argv: list[str], guard: RunGuard) -> int:
+    """Run (or continue) a sweep; a signal stops it with the command that continues it."""
+    from agents.interrupts import StopRequested
+    from pipelines.sweep import run_sweep as run
+
+    _store_rom(base)
+    try:
+        return run(spec, base, guard)
+    except ConfigError as exc:  # the sweep's name holds another sweep
+        _fail(str(exc))
+    except StopRequested as exc:
+        print(f"\nsweep {spec.name}: {exc}", file=sys.stderr)
+        print(
+            "finished trials are kept and the interrupted one resumes from its checkpoint; "
+            f"continue the sweep with:\n  {command_line(argv)}",
+            file=sys.stderr,
+        )
+        return exc.exit_code
 
 
 def _report_stop(exc: StopRequested, argv: list[str], guard: RunGuard) -> int:

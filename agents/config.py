@@ -198,8 +198,9 @@ class ReplayConfig(ConfigModel):
 
     importance_exponent: float = Field(0.4, ge=0.0, le=1.0)
     """Importance-sampling correction (beta) at step 0, annealed linearly to 1 at
-    ``train.steps`` (Schaul et al. 2016; 0.4 as in Rainbow and data-efficient Rainbow). The
-    weights are divided by the batch's largest, so they only scale updates down."""
+    ``train.planned_steps`` (Schaul et al. 2016; 0.4 as in Rainbow and data-efficient
+    Rainbow). The weights are divided by the batch's largest, so they only scale updates
+    down."""
 
     priority_epsilon: float = Field(1e-6, gt=0.0, le=1.0)
     """Added to each |TD error| before the exponent, so no transition's priority is 0."""
@@ -224,6 +225,12 @@ class TrainConfig(ConfigModel):
     steps: int = Field(ATARI_100K_STEPS, ge=1)
     """Agent step to train up to (Atari-100k: 100,000 agent steps = 400,000 frames). A resumed
     run continues from its checkpoint's step up to this total."""
+
+    planned_steps: int | None = Field(None, ge=1)
+    """The agent step the run's schedules are laid out for: prioritized replay's importance
+    exponent reaches 1 there; ``null`` uses ``steps``. A sweep's trial trains in segments
+    (one run per rung, each with a smaller ``steps``) and sets its full budget here, so that
+    it anneals as one run trained straight to the budget does."""
 
     log_every: int = Field(1_000, ge=1)
     """Agent steps between points on the logged learning curves."""

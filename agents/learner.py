@@ -90,7 +90,7 @@ class DQNLearner:
     the update finishes, and the next batch is drawn only after that (the running update is
     waited for first), so what is sampled never depends on when a log or a checkpoint waited.
     The importance exponent (beta) rises linearly from ``replay.importance_exponent`` at step
-    0 to 1 at ``train.steps`` (Schaul et al. 2016).
+    0 to 1 at ``train.planned_steps`` (``train.steps`` unless set; Schaul et al. 2016).
 
     Holds no state of its own (the random shifts keep only a scratch buffer): the agent holds
     the counters and RNG (so the epsilon schedule's position), the buffer holds the experience
@@ -100,7 +100,7 @@ class DQNLearner:
         agent: The DQN agent (networks, optimizer, counters, RNG).
         buffer: The replay buffer.
         config: The run's configuration (its ``dqn``, ``replay``, ``exploration`` and
-            ``train.steps``).
+            ``train.steps`` and ``train.planned_steps``).
 
     Raises:
         ValueError: If the buffer samples otherwise than ``replay`` says (a checkpoint's
@@ -130,7 +130,8 @@ class DQNLearner:
             config.exploration.epsilon_end,
             config.exploration.epsilon_decay_steps,
         )
-        self.importance = LinearSchedule(replay.importance_exponent, 1.0, config.train.steps)
+        planned = config.train.planned_steps or config.train.steps
+        self.importance = LinearSchedule(replay.importance_exponent, 1.0, planned)
         pixels = config.dqn.random_shift_pixels
         self._shift = RandomShift(pixels) if pixels else None
         self._epsilon = self.schedule(agent.steps)

@@ -205,18 +205,26 @@ class DropAfterstates(layers.Layer):
         columns = x.shape[2]
         own, other = x[:, :rows], x[:, rows:]
         heights = keras.ops.sum(own + other, axis=1)  # (batch, columns)
-        landing = keras.ops.cast(rows - 1 - heights, "int32")  # -1 when full: no stone
-        drops = keras.ops.one_hot(landing, rows, axis=1)  # (batch, rows, columns)
+        # one-hot rows as comparisons with the row numbers, not one_hot: a full column's
+        # landing row is -1, which must give no stone (ONNX's OneHot would wrap it to the top)
+        row_numbers = keras.ops.arange(rows, dtype="float32")
+        landing = rows - 1 - heights  # -1 when full: no stone
+        drops = _rows_equal(row_numbers[None, :, None], landing[:, None, :])
         eye = keras.ops.eye(columns)  # column a only
         own_after = own[:, None] + drops[:, None] * eye[None, :, None, :]
         other_all = keras.ops.repeat(other[:, None], columns, axis=1)
         # after a drop in a, column a's next stone lands one row higher (if a was open)
         open_columns = keras.ops.cast(heights < rows, "float32")
         heights_after = heights[:, None, :] + eye[None] * open_columns[:, :, None]
-        next_landing = keras.ops.cast(rows - 1 - heights_after, "int32")
-        playable = keras.ops.one_hot(next_landing, rows, axis=2)  # (batch, a, rows, columns)
+        next_landing = rows - 1 - heights_after
+        playable = _rows_equal(row_numbers[None, None, :, None], next_landing[:, :, None, :])
         planes = keras.ops.concatenate([own_after, other_all, playable], axis=2)
         return keras.ops.reshape(planes, (-1, columns, AFTERSTATE_PLANES * rows * columns))
+
+
+def _rows_equal(row_numbers, landing):  # type: ignore[no-untyped-def]
+    """1.0 where a row number equals the landing row (float32 counts, exact), else 0.0."""
+    return keras.ops.cast(keras.ops.equal(row_numbers, landing), "float32")
 
 
 def line_indices(rows: int, columns: int) -> np.ndarray:

@@ -56,6 +56,9 @@ class GameWrapper(gym.Env):
     def num_actions(self) -> int:
         """Size of the discrete action space."""
 
+    action_meanings: list[str]
+    """The name of each action, in action order (exported models carry them)."""
+
     _mask: np.ndarray
     """Legal actions of the current state, kept up to date by the subclass."""
     _needs_reset: bool = True

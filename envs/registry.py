@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
+import numpy as np
 from pydantic import Field
 
 from agents.config import ConfigError
@@ -188,3 +189,27 @@ def legacy_artifact_classes() -> dict[tuple[str, str], tuple[str, str]]:
     """Where the wrapper classes were pickled from before they moved -> where they are now:
     artifacts written then (``envs.atari.AtariGame``) load as the classes they are now."""
     return {old: spec.wrapper_path for spec in SPECS for old in spec.legacy_wrapper_paths}
+
+
+def sample_observations(
+    env_config: Any, count: int, seed: int = 0
+) -> tuple[GameWrapper, np.ndarray, np.ndarray]:
+    """``count`` observations of the real game under uniformly random legal play, and the
+    legal-action mask of each (inputs for comparing exported networks with the originals).
+
+    Returns:
+        The game, the observations ``(count, *shape)`` and the masks ``(count, actions)``.
+    """
+    game = make_game(env_config)
+    rng = np.random.default_rng(seed)
+    observations: list[np.ndarray] = []
+    masks: list[np.ndarray] = []
+    observation, _ = game.reset(seed=seed)
+    while len(observations) < count:
+        mask = game.action_mask()
+        observations.append(observation)
+        masks.append(mask)
+        observation, _, terminated, truncated, _ = game.step(int(rng.choice(np.flatnonzero(mask))))
+        if terminated or truncated:
+            observation, _ = game.reset(seed=int(rng.integers(1 << 30)))
+    return game, np.stack(observations), np.stack(masks)

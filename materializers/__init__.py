@@ -5,6 +5,7 @@ from materializers.artifacts import (
     GameWrapperMaterializer,
     ReplayBufferMaterializer,
 )
+from materializers.exported import OnnxModelMaterializer, SavedModelMaterializer
 from materializers.keras_model import KerasModelMaterializer
 from materializers.media import GifMaterializer, PngMaterializer
 from materializers.safe_pickle import (
@@ -19,8 +20,10 @@ __all__ = [
     "GameWrapperMaterializer",
     "GifMaterializer",
     "KerasModelMaterializer",
+    "OnnxModelMaterializer",
     "PngMaterializer",
     "ReplayBufferMaterializer",
     "RestrictedUnpickler",
+    "SavedModelMaterializer",
     "UnsafeArtifactError",
 ]

@@ -12,6 +12,7 @@ from steps import (
     agent,
     build_dqn,
     evaluate,
+    export,
     game_wrap,
     get_information_meta,
     load_agent,
@@ -28,9 +29,11 @@ from steps.registry import game_model
 # rather than run on a half-trained agent. Every step records the process running it, so that
 # a run whose process was killed can be failed later (pipelines.guard).
 @pipeline(name="dqn_training", execution_mode=ExecutionMode.FAIL_FAST, on_start=record_run_owner)
-def train_pipeline(config: RunConfig) -> None:
+def train_pipeline(config: RunConfig, promote: bool = True) -> None:
     """game_wrap -> build_dqn -> replay_buffer -> agent -> get_information_meta -> train ->
-    evaluate -> promote_model."""
+    evaluate -> promote_model (not for a sweep's trials, ``promote=False``: the sweep
+    promotes its best trial's agent once it is over); and export (ONNX and SavedModel) after
+    train, unless ``config.export`` is off."""
     game_wrapper = game_wrap(config)
     q_network = build_dqn(config, game_wrapper)
     buffer = replay_buffer(config, game_wrapper)
@@ -38,7 +41,10 @@ def train_pipeline(config: RunConfig) -> None:
     information = get_information_meta(config, game_wrapper, dqn_agent, buffer)
     trained_agent, history = train(config, game_wrapper, dqn_agent, buffer, information)
     evaluation, *_ = evaluate(config, trained_agent, history)
-    promote_model(config, trained_agent, evaluation)
+    if promote:
+        promote_model(config, trained_agent, evaluation)
+    if config.export:
+        export(config, game_wrapper, trained_agent)
 
 
 @pipeline(name="dqn_evaluation", execution_mode=ExecutionMode.FAIL_FAST, on_start=record_run_owner)

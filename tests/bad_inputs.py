@@ -74,6 +74,13 @@ def _nested_aliases(levels: int) -> str:
     return f"seed: {value}\n"
 
 
+_SWEEP = (
+    "name: bad\nparameters: {dqn.n_step: [1, 3]}\nn_trials: 2\n"
+    "budget: {steps: 30000, min_steps: 10000}\n"
+)
+"""A valid sweep file, which the sweep cases break one way each."""
+
+
 CASES: tuple[BadInput, ...] = (
     # ---- the issue: tracebacks
     BadInput(
@@ -429,6 +436,61 @@ CASES: tuple[BadInput, ...] = (
             "board, not images (allowed: atari)",
         ),
         config="dqn: {random_shift_pixels: 4}\n",
+    ),
+    # ---- sweep files (--sweep): the file, its parameters against the config, the flags
+    BadInput(
+        "sweep-unknown-key",
+        ("--sweep", CONFIG),
+        ("--sweep", "unknown sweep key 'trials'"),
+        config=_SWEEP + "trials: 3\n",
+    ),
+    BadInput(
+        "sweep-reduction-factor",
+        ("--sweep", CONFIG),
+        ("budget.reduction_factor=1 is invalid", "greater than or equal to 2"),
+        config=_SWEEP.replace("min_steps: 10000", "min_steps: 10000, reduction_factor: 1"),
+    ),
+    BadInput(
+        "sweep-grid-with-a-range",
+        ("--sweep", CONFIG),
+        ("parameters.dqn.learning_rate=", "sampler: grid needs a list of values"),
+        config=_SWEEP.replace(
+            "{dqn.n_step: [1, 3]}", "{dqn.learning_rate: {low: 1.0e-5, high: 1.0e-3}}"
+        )
+        + "sampler: grid\n",
+    ),
+    BadInput(
+        "sweep-parameter-not-a-config-key",
+        ("--game", "breakout", "--sweep", CONFIG),
+        ("parameters.dqn.nstep is not a config key", "dqn.learning_rate"),
+        config=_SWEEP.replace("dqn.n_step", "dqn.nstep"),
+    ),
+    BadInput(
+        "sweep-value-refused-by-the-config",
+        ("--game", "breakout", "--sweep", CONFIG),
+        (
+            "parameters.dqn.n_step: the value 0 is refused by the config",
+            "greater than or equal to 1",
+        ),
+        config=_SWEEP.replace("[1, 3]", "[0, 3]"),
+    ),
+    BadInput(
+        "sweep-rung-between-validations",
+        ("--game", "breakout", "--sweep", CONFIG),
+        ("budget rung 5000", "not a multiple of train.eval_every=10000"),
+        config=_SWEEP.replace("min_steps: 10000", "min_steps: 5000"),
+    ),
+    BadInput(
+        "sweep-with-steps",
+        ("--game", "breakout", "--sweep", CONFIG, "--steps", "100"),
+        ("--steps does not go with --sweep", "budget.steps"),
+        config=_SWEEP,
+    ),
+    BadInput(
+        "sweep-game-mismatch",
+        ("--game", "breakout", "--sweep", CONFIG),
+        ("game='connect4' does not match --game 'breakout'",),
+        config=_SWEEP + "game: connect4\n",
     ),
 )
 """Every case; ids are unique."""

@@ -29,9 +29,10 @@ PIPELINE_STEPS = (
     "get_information_meta",
     "train",
     "evaluate",
+    "export",
     "promote_model",
 )
-"""The training pipeline's steps, in order."""
+"""The training pipeline's steps, in the order the local orchestrator runs them."""
 
 TENSORBOARD_DIR = str(Path(_ZENML_HOME) / "tensorboard")
 """TensorBoard logs of the tests' runs: inside the session's temporary directory."""

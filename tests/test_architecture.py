@@ -18,7 +18,16 @@ import pytest
 from envs.registry import SPECS
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("agents", "envs", "reporting", "materializers", "steps", "pipelines", "stacks")
+PACKAGES = (
+    "agents",
+    "envs",
+    "reporting",
+    "materializers",
+    "steps",
+    "pipelines",
+    "stacks",
+    "sweeps",
+)
 """The source packages (tests, benchmarks and scripts use them; nothing uses those)."""
 TOP_MODULES = ("config", "run_pipeline", "app")
 
@@ -146,6 +155,14 @@ def test_the_rl_core_imports_no_game_no_reporting_and_no_zenml() -> None:
 def test_reporting_imports_nothing_of_the_project_and_no_zenml() -> None:
     for module, imported in _imports_of("reporting").items():
         outside = sorted(name for name in imported if not _in(name, "reporting"))
+        assert outside == [], f"{module} imports {outside}"
+        assert "zenml" not in LIBRARIES[module], f"{module} imports zenml"
+
+
+def test_the_sweep_logic_imports_no_zenml_and_no_pipeline() -> None:
+    allowed = ("sweeps", "agents", "config")
+    for module, imported in _imports_of("sweeps").items():
+        outside = sorted(n for n in imported if not any(_in(n, p) for p in allowed))
         assert outside == [], f"{module} imports {outside}"
         assert "zenml" not in LIBRARIES[module], f"{module} imports zenml"
 

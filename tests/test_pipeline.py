@@ -29,6 +29,7 @@ from zenml.models import PipelineRunResponse
 from zenml.types import MarkdownString
 
 from agents.dqn import DQNAgent
+from agents.exported import OnnxModel, SavedModel
 from agents.replay import ReplayBuffer
 from config import RunConfig, resolve_config
 from envs.atari.game import AtariGame
@@ -37,8 +38,10 @@ from materializers import (
     GameWrapperMaterializer,
     GifMaterializer,
     KerasModelMaterializer,
+    OnnxModelMaterializer,
     PngMaterializer,
     ReplayBufferMaterializer,
+    SavedModelMaterializer,
 )
 from materializers.keras_model import MODEL_FILE
 from materializers.safe_pickle import FORMAT_VERSION, META_FILE, PAYLOAD_FILE
@@ -63,6 +66,8 @@ EXPECTED_OUTPUTS: dict[tuple[str, str], tuple[type, type | None]] = {
     ("evaluate", "evaluation_table"): (MarkdownString, None),
     ("evaluate", "episode_gif"): (Gif, GifMaterializer),
     ("evaluate", "learning_curve"): (Png, PngMaterializer),
+    ("export", "onnx_model"): (OnnxModel, OnnxModelMaterializer),
+    ("export", "saved_model"): (SavedModel, SavedModelMaterializer),
     ("promote_model", "promotion"): (dict, None),
 }
 """(step, output) -> (type of the loaded value, our materializer or None for ZenML's own)."""
@@ -153,6 +158,13 @@ def test_artifacts_on_disk_are_our_files(pipeline_run: PipelineRunResponse) -> N
         if ours is KerasModelMaterializer:
             assert files == {MODEL_FILE, META_FILE}
             assert meta["size"] == Path(artifact.uri, MODEL_FILE).stat().st_size
+        elif ours is OnnxModelMaterializer:
+            assert files == {"model.onnx", META_FILE, "card.md"}
+            assert meta["size"] == Path(artifact.uri, "model.onnx").stat().st_size
+        elif ours is SavedModelMaterializer:
+            assert files == {"saved_model", "manifest.json", META_FILE, "card.md"}
+            manifest = json.loads(Path(artifact.uri, "manifest.json").read_text())
+            assert {"saved_model.pb", "zenrl_card.json"} <= set(manifest)
         else:
             assert files == {PAYLOAD_FILE, META_FILE}, (step_name, output_name)
             assert meta["class"] == artifact.data_type.import_path

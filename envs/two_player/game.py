@@ -109,8 +109,6 @@ class TwoPlayerGame(GameWrapper):
     """PettingZoo's names for the first and the second player."""
     action_word: ClassVar[str]
     """What an action is called in errors (``column``, ``cell``)."""
-    action_meanings: ClassVar[list[str]]
-    """One name per action."""
     colours: ClassVar[np.ndarray]
     """RGB of an empty square, the agent's piece and the opponent's."""
     square_pixels: ClassVar[int]
