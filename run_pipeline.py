@@ -233,6 +233,13 @@ def parse_config(argv: list[str] | None = None) -> RunConfig:
     return _resolve(build_parser().parse_args(argv))
 
 
+def _refuse_beside(primary: str, conflicts: tuple[tuple[str, object, str], ...]) -> None:
+    """Exit 2 at the first ``(flag, value, why)`` whose flag was given with ``primary``."""
+    for flag, value, why in conflicts:
+        if value is not None:
+            _fail(f"{flag} does not go with {primary}: {why}")
+
+
 def _check_schedule_flags(args: argparse.Namespace) -> None:
     """Flag combinations around --schedule, checked before ZenML starts."""
     from config import check_cron, check_schedule_name
@@ -241,13 +248,14 @@ def _check_schedule_flags(args: argparse.Namespace) -> None:
         if args.schedule_name is not None:
             _fail("--schedule-name names a schedule: pass --schedule 'CRON' with it")
         return
-    for flag, value, why in (
-        ("--resume", args.resume, "a schedule continues its own previous run"),
-        ("--evaluate-only", args.evaluate_only, "a schedule trains"),
-        ("--run-name", args.run_name, "each tick's run is named <schedule>_<date>_<time>"),
-    ):
-        if value is not None:
-            _fail(f"{flag} does not go with --schedule: {why}")
+    _refuse_beside(
+        "--schedule",
+        (
+            ("--resume", args.resume, "a schedule continues its own previous run"),
+            ("--evaluate-only", args.evaluate_only, "a schedule trains"),
+            ("--run-name", args.run_name, "each tick's run is named <schedule>_<date>_<time>"),
+        ),
+    )
     try:
         args.schedule = check_cron(args.schedule)
         if args.schedule_name is not None:
@@ -260,14 +268,15 @@ def _check_seeds_flags(args: argparse.Namespace) -> None:
     """Flag combinations around --seeds, checked before ZenML starts."""
     if args.seeds is None:
         return
-    for flag, value, why in (
-        ("--seed", args.seed, "--seeds names every seed"),
-        ("--resume", args.resume, "resume one seed's run by its name instead"),
-        ("--schedule", args.schedule, "a schedule trains one run per tick"),
-        ("--evaluate-only", args.evaluate_only, "--seeds trains"),
-    ):
-        if value is not None:
-            _fail(f"{flag} does not go with --seeds: {why}")
+    _refuse_beside(
+        "--seeds",
+        (
+            ("--seed", args.seed, "--seeds names every seed"),
+            ("--resume", args.resume, "resume one seed's run by its name instead"),
+            ("--schedule", args.schedule, "a schedule trains one run per tick"),
+            ("--evaluate-only", args.evaluate_only, "--seeds trains"),
+        ),
+    )
     repeated = sorted({seed for seed in args.seeds if args.seeds.count(seed) > 1})
     if repeated:
         _fail(
@@ -287,18 +296,19 @@ def _check_sweep_flags(args: argparse.Namespace) -> None:
     args.sweep_spec = None
     if args.sweep is None:
         return
-    for flag, value, why in (
-        ("--config", args.config, "the sweep file names its base config (base:)"),
-        ("--steps", args.steps, "the sweep file's budget.steps is the trials' train.steps"),
-        ("--seed", args.seed, "the sweep file's seeds: names the trials' seeds"),
-        ("--seeds", args.seeds, "the sweep file's seeds: names the trials' seeds"),
-        ("--resume", args.resume, "run the same --sweep again to continue it"),
-        ("--run-name", args.run_name, "the sweep names its runs <sweep>_t<trial>_..."),
-        ("--evaluate-only", args.evaluate_only, "a sweep trains"),
-        ("--schedule", args.schedule, "a sweep runs its trials now"),
-    ):
-        if value is not None:
-            _fail(f"{flag} does not go with --sweep: {why}")
+    _refuse_beside(
+        "--sweep",
+        (
+            ("--config", args.config, "the sweep file names its base config (base:)"),
+            ("--steps", args.steps, "the sweep file's budget.steps is the trials' train.steps"),
+            ("--seed", args.seed, "the sweep file's seeds: names the trials' seeds"),
+            ("--seeds", args.seeds, "the sweep file's seeds: names the trials' seeds"),
+            ("--resume", args.resume, "run the same --sweep again to continue it"),
+            ("--run-name", args.run_name, "the sweep names its runs <sweep>_t<trial>_..."),
+            ("--evaluate-only", args.evaluate_only, "a sweep trains"),
+            ("--schedule", args.schedule, "a sweep runs its trials now"),
+        ),
+    )
     from sweeps.spec import load_sweep
 
     try:
