@@ -76,6 +76,7 @@ SPEC = GameSpec(
         },
     ),
     legacy_wrapper_paths=(("envs.connect_four", "ConnectFourGame"),),
+    search="envs.connect_four.search:q_search",
 )
 """Connect Four in the registry (:data:`envs.registry.SPECS`)."""
 
