@@ -11,11 +11,12 @@ by the Game Boy randomizer's exact probabilities (:func:`next_preview_probabilit
 
 with ``r(a)`` the learning reward of the placement (the same terms as
 :meth:`envs.tetris.game.TetrisGame.step`: lines, optional score and shaping, the game-over
-penalty) and ``value(a) = r(a)`` when ``a`` ends the game or the preview piece cannot be
-placed on its board. The move with the highest value is played. This is the backup the
-Q-network was trained towards (``r + discount * max Q'``), computed with the piece the
-network had to average over in training; search at play time with learned values is how
-TD-Gammon and AlphaZero play, and how Tetris controllers use the preview piece.
+penalty) and ``value(a) = r(a)`` when ``a`` ends the game (plus the game-over penalty when
+it is the preview piece that finds no room on the board ``a`` leaves). The move with the
+highest value is played. This is the backup the Q-network was trained towards (``r +
+discount * max Q'``), computed with the piece the network had to average over in training;
+search at play time with learned values is how TD-Gammon and AlphaZero play, and how Tetris
+controllers use the preview piece.
 
 The first ply uses the game's own landing rows (the native engine simulates its presses); the
 second drops the preview piece straight down (:func:`envs.tetris.native.drop_rows`), which
@@ -137,10 +138,12 @@ class PreviewSearch:
             fits = WALL_LEGAL[position.preview]
             landing[fits] = drop_rows(board, position.preview)[fits]
             landing[landing < _HIGHEST_TOP] = ILLEGAL  # no room left above the field
-            if (landing != ILLEGAL).any():
-                searched.append(action)
-                boards.append(afterstate_features(board, position.preview, landing, 0))
-                nexts.append(landing != ILLEGAL)
+            if not (landing != ILLEGAL).any():  # the preview piece has no room: game over
+                values[action] += self.config.reward.game_over_penalty
+                continue
+            searched.append(action)
+            boards.append(afterstate_features(board, position.preview, landing, 0))
+            nexts.append(landing != ILLEGAL)
         if not searched:
             return values
         chances = next_preview_probabilities(position.piece, position.preview)
