@@ -306,6 +306,13 @@ class RunConfig(ConfigModel):
                 f"dqn.mirror_augment=true is for mirror-symmetric games; env.kind="
                 f"{self.env.kind!r} is not one (allowed: {allowed})"
             )
+        lookaheads = self.env.lookaheads()
+        if self.evaluate.lookahead not in lookaheads:
+            allowed = ", ".join(str(plies) for plies in lookaheads)
+            raise ValueError(
+                f"evaluate.lookahead={self.evaluate.lookahead} is not a search {self.game} "
+                f"plays (env.kind={self.env.kind!r}); allowed: {allowed}"
+            )
         if self.dqn.random_shift_pixels and not self.env.image_observations:
             allowed = ", ".join(spec.kind for spec in SPECS if spec.config.image_observations)
             raise ValueError(

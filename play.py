@@ -3,6 +3,7 @@
     python play.py --model breakout.onnx                     # one episode, breakout.gif
     python play.py --model breakout.onnx --game breakout --episodes 3 --gif run.gif
     python play.py --model connect4.onnx --epsilon 0.05      # one game per opponent and seat
+    python play.py --model connect4.onnx --lookahead 2       # searching 2 plies ahead
 
 The ONNX file (``python export_model.py`` writes one from a training run) carries its model
 card: the game and the env settings that make its observations, so the game is rebuilt exactly
@@ -59,6 +60,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--epsilon", type=float, default=0.0, help="chance of a random legal action per step"
     )
     parser.add_argument(
+        "--lookahead",
+        type=int,
+        default=0,
+        help="search this many plies ahead with the model's Q-values (evaluate.lookahead: "
+        "Tetris 0 or 1, Connect Four 0, 2 or 4)",
+    )
+    parser.add_argument(
         "--gif", type=Path, help="where to write the first episode (default: <model stem>.gif)"
     )
     parser.add_argument(
@@ -101,7 +109,12 @@ def main(argv: list[str] | None = None) -> int:
 
     overrides = {
         "env": card.env,
-        "evaluate": {"episodes": args.episodes, "seed": args.seed, "epsilon": args.epsilon},
+        "evaluate": {
+            "episodes": args.episodes,
+            "seed": args.seed,
+            "epsilon": args.epsilon,
+            "lookahead": args.lookahead,
+        },
     }
     try:
         config = check_game_assets(resolve_config(card.game, None, overrides))
@@ -110,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{card.game} agent from agent step {card.agent_step:,} ({card.network}), loaded in "
         f"{time.perf_counter() - started:.2f} s; epsilon {args.epsilon:g}"
+        + (f"; searching {args.lookahead} ply ahead" if args.lookahead else "")
     )
 
     frames: list = []
@@ -121,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             f"  seed {result.seed}{against}: score {result.score:g} in {result.steps} steps{extras}"
         )
 
-    results = evaluate_agent(policy, config, report, frames, args.max_frames)  # type: ignore[arg-type]
+    try:
+        results = evaluate_agent(policy, config, report, frames, args.max_frames)  # type: ignore[arg-type]
+    except ExportedModelError as exc:
+        _fail(str(exc))
     scores = [result.score for result in results]
     print(f"{len(scores)} episode(s), mean score {sum(scores) / len(scores):.2f}")
     gif_path = args.gif or Path(args.model).with_suffix(".gif")

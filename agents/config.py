@@ -276,6 +276,10 @@ class TrainConfig(ConfigModel):
     weights, so a resumed run keeps them. Needs ``eval_every``."""
 
 
+MAX_LOOKAHEAD = 4
+"""Deepest ``evaluate.lookahead`` any game searches."""
+
+
 class EvalConfig(ConfigModel):
     """The evaluation step."""
 
@@ -294,6 +298,14 @@ class EvalConfig(ConfigModel):
     gif_max_steps: int = Field(1_500, ge=1)
     """Agent steps of the first evaluation episode recorded in the GIF (1,500 Atari steps =
     100 s of play)."""
+
+    lookahead: int = Field(0, ge=0, le=MAX_LOOKAHEAD)
+    """Decision-time search in evaluation: the agent plays this many plies ahead in a copy of
+    the game and lets its Q-values judge the positions reached, then picks the move whose
+    worst case (two-player games) or expected value (unknown pieces) is best. 0 acts on the
+    Q-values directly. Per game: Tetris 0 or 1 (1 places the preview piece too), Connect Four
+    0, 2 or 4 (each of the opponent's replies is searched); other games 0. Validation games
+    during training always act on the Q-values."""
 
 
 class RunSettings(Protocol):

@@ -203,6 +203,16 @@ class DQNAgent:
         """Q-values of one observation (no batch axis), from the acting weights."""
         return self._acting(observation)
 
+    @property
+    def discount(self) -> float:
+        """The one-step discount its Q-values were learned with (``dqn.gamma``)."""
+        return float(self.config.gamma)
+
+    def q_values_batch(self, observations: np.ndarray) -> np.ndarray:
+        """Q-values of a batch of observations ``(n, *observation_shape)`` from the acting
+        weights, one forward pass: ``(n, num_actions)``."""
+        return self._acting.batch(observations)
+
     def acting_weights(self) -> list[np.ndarray]:
         """The weights the agent acts with (``online.weights`` order)."""
         return self._acting.get_weights()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -18,6 +18,42 @@ from agents.interrupts import check_stop
 
 Policy = Callable[[np.ndarray, np.ndarray, np.random.Generator], int]
 """``policy(observation, action_mask, rng) -> action``."""
+
+
+class QFunction(Protocol):
+    """What a decision-time search reads of an agent: its Q-values, one observation at a time
+    or a batch in one forward pass, and the discount they were learned with
+    (:class:`agents.dqn.DQNAgent`)."""
+
+    @property
+    def discount(self) -> float: ...
+
+    def q_values(self, observation: np.ndarray) -> np.ndarray: ...
+
+    def q_values_batch(self, observations: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class GamePolicy:
+    """A policy that reads the game it plays beyond the observations: a decision-time search
+    plays ahead on a copy of the game's position. ``bind(game)`` gives the :data:`Policy` for
+    one game; the episode runner binds it to each game it makes."""
+
+    bind: Callable[[Environment], Policy]
+
+
+def epsilon_greedy(choose: Policy, epsilon: float, num_actions: int) -> Policy:
+    """``choose``, except that with probability ``epsilon`` a uniformly random legal action:
+    the same draws from the episode's generator as :meth:`agents.dqn.DQNAgent.act` makes (one
+    uniform per step, at epsilon 0 too)."""
+
+    def policy(observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
+        if rng.random() < epsilon:
+            legal = np.flatnonzero(mask) if mask is not None else np.arange(num_actions)
+            return int(legal[rng.integers(len(legal))])
+        return choose(observation, mask, rng)
+
+    return policy
 
 
 def random_policy(

@@ -71,6 +71,7 @@ def model_card(
         network=resolve_network(agent.config.network, agent.observation_shape, agent.num_actions),
         trained_precision=resolve_precision(agent.config.precision),
         agent_step=agent.steps,
+        discount=agent.discount,
         preprocessing=preprocessing.strip(),
         source=dict(source or {}),
     )

@@ -71,6 +71,9 @@ class ModelCard:
     format_version: int = CARD_FORMAT
     source: dict[str, Any] = field(default_factory=dict)
     """Where the weights came from (run name, model version), when known."""
+    discount: float | None = None
+    """The one-step discount its Q-values were learned with (``dqn.gamma``), which a search
+    backing values up (``evaluate.lookahead``) needs; ``None`` on cards written before it."""
 
     def __post_init__(self) -> None:
         if len(self.action_meanings) != self.num_actions:
@@ -225,6 +228,20 @@ class OnnxPolicy:
     def q_values(self, observation: np.ndarray) -> np.ndarray:
         """Q-values of one observation (no batch axis)."""
         return self.q_values_batch(np.asarray(observation)[None])[0]
+
+    @property
+    def discount(self) -> float:
+        """The discount its Q-values were learned with (from the card).
+
+        Raises:
+            ExportedModelError: The card predates the field.
+        """
+        if self.card.discount is None:
+            raise ExportedModelError(
+                "the model's card does not say the discount its Q-values were learned with; "
+                "export the agent again to search with it"
+            )
+        return self.card.discount
 
     def act(
         self,

@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -39,6 +40,7 @@ from envs.evaluation import (  # noqa: E402
     evaluation_report,
     evaluation_seeds,
     human_reference,
+    search_policy,
     validator,
 )
 from envs.registry import spec_for, training_games  # noqa: E402
@@ -74,6 +76,20 @@ def main() -> int:
         "--save-agent", type=Path, default=None, help="pickle the trained agent to this file"
     )
     parser.add_argument(
+        "--load-agent",
+        type=Path,
+        default=None,
+        help="evaluate the agent pickled by an earlier --save-agent (FILE_seed<N> with "
+        "--seeds) instead of training one",
+    )
+    parser.add_argument(
+        "--lookahead",
+        type=int,
+        default=None,
+        help="override evaluate.lookahead (decision-time search plies: Tetris 0-1, Connect "
+        "Four 0, 2 or 4)",
+    )
+    parser.add_argument(
         "--uncapped",
         type=float,
         metavar="SECONDS",
@@ -104,7 +120,11 @@ def one_seed(args: argparse.Namespace, seed: int, several: bool) -> dict:
         overrides["dqn"] = {"precision": args.precision}
     if args.num_envs:
         overrides["env"] = {"num_envs": args.num_envs}
+    if args.lookahead is not None:
+        overrides["evaluate"] = {"lookahead": args.lookahead}
     config = resolve_config(game_name, args.config, overrides)
+    if args.load_agent:
+        return evaluate_loaded(args, config, seed, several)
     source = args.config.name if args.config else "game defaults"
     budget = f", at most {args.minutes:g} min" if args.minutes else ""
     print(
@@ -207,6 +227,29 @@ def one_seed(args: argparse.Namespace, seed: int, several: bool) -> dict:
     }
 
 
+def evaluate_loaded(args: argparse.Namespace, config, seed: int, several: bool) -> dict:  # type: ignore[no-untyped-def]
+    """Evaluate a pickled agent (``--load-agent``) next to the baselines, as after training."""
+    import pickle
+
+    path = args.load_agent
+    path = path.with_stem(f"{path.stem}_seed{seed}") if several else path
+    if not path.is_file():
+        raise SystemExit(f"--load-agent {path}: no such file (write it with --save-agent)")
+    agent = pickle.loads(path.read_bytes())  # our own file from --save-agent
+    lookahead = config.evaluate.lookahead
+    print(f"loaded {path} (agent step {agent.steps:,}); evaluate.lookahead {lookahead}")
+    started = time.perf_counter()
+    results = evaluate_against_baselines(agent, config)
+    print()
+    print(evaluation_report(config, results, {}))
+    for line in spec_for(config.env).evaluation.targets(results):
+        print(line)
+    print(f"evaluation: {time.perf_counter() - started:.0f} s, epsilon {config.evaluate.epsilon}")
+    if args.uncapped:
+        print(uncapped_report(agent, config, args.uncapped))
+    return {"config": config, "results": results, "train_seconds": None, "kept_step": None}
+
+
 def uncapped_report(agent: DQNAgent, config, time_limit: float) -> str:  # type: ignore[no-untyped-def]
     """Tetris without the piece cap: the agent (greedy, the evaluation's epsilon) and each
     baseline on the first 3 evaluation seeds, lines until game over or the time limit."""
@@ -221,9 +264,10 @@ def uncapped_report(agent: DQNAgent, config, time_limit: float) -> str:  # type:
     def greedy(observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
         return agent.act(observation, epsilon, mask, rng=rng)
 
-    policies = {name: policy for name, (_, policy) in baselines(config).items()}
+    policies: dict[str, Any] = {name: policy for name, (_, policy) in baselines(config).items()}
+    policies["agent"] = search_policy(agent, config) if config.evaluate.lookahead else greedy
     lines = [f"without the piece cap (each game until game over or {time_limit:g} s):"]
-    for name, policy in {**policies, "agent": greedy}.items():
+    for name, policy in policies.items():
         games = play_uncapped(config.env, policy, seeds, time_limit)
         cells = "; ".join(f"seed {g.seed}: {g.lines_text()} in {g.seconds:.0f} s" for g in games)
         lines.append(f"  {name}: {cells}")
@@ -259,6 +303,12 @@ def multi_seed_report(runs: list[dict]) -> str:
         "",
         *seed_table(summaries),
     ]
+    lookahead = config.evaluate.lookahead
+    if lookahead:
+        lines.append("")
+        lines.append(f"the agent searched {lookahead} ply ahead (evaluate.lookahead)")
+    if any(run["train_seconds"] is None for run in runs):
+        return "\n".join(lines)  # loaded agents: no training figures
     minutes = [run["train_seconds"] / 60 for run in runs]
     kept = [run["kept_step"] for run in runs]
     lines.append("")

@@ -15,9 +15,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agents.config import EvalConfig
-from agents.evaluation import EpisodeResult, Policy, play_episodes
+from agents.environment import Environment
+from agents.evaluation import (
+    EpisodeResult,
+    GamePolicy,
+    Policy,
+    QFunction,
+    epsilon_greedy,
+    play_episodes,
+)
 from envs.registry import make_game, spec_for
-from envs.spec import EvaluatedRun, Matchup, ValidatedRun
+from envs.spec import EvaluatedRun, Matchup, ValidatedRun, import_class
 
 if TYPE_CHECKING:
     from agents.dqn import DQNAgent
@@ -43,7 +51,7 @@ def evaluation_episode_count(config: EvaluatedRun) -> int:
 
 def play_matchups(
     config: EvaluatedRun,
-    policy: Policy,
+    policy: Policy | GamePolicy,
     env_config: Any = None,
     progress: Callable[[EpisodeResult], None] | None = None,
     frames: list[np.ndarray] | None = None,
@@ -55,9 +63,10 @@ def play_matchups(
     results: list[EpisodeResult] = []
     for group in matchups(config, env_config):
         game = make_game(group.env_config)
+        playing = policy.bind(game) if isinstance(policy, GamePolicy) else policy
         recording = frames if not results else None
         results += play_episodes(
-            game, policy, seeds, progress, recording, max_frames, options=group.options
+            game, playing, seeds, progress, recording, max_frames, options=group.options
         )
     return results
 
@@ -70,13 +79,39 @@ def evaluate_agent(
     max_frames: int = 0,
 ) -> list[EpisodeResult]:
     """Play the evaluation's episodes (:func:`matchups`) with the agent, epsilon-greedy at
-    ``config.evaluate.epsilon``; optionally record the first episode's frames."""
+    ``config.evaluate.epsilon``, searching ``config.evaluate.lookahead`` plies ahead when that
+    is set (:func:`search_policy`); optionally record the first episode's frames."""
     epsilon = config.evaluate.epsilon
+    if config.evaluate.lookahead:
+        return play_matchups(
+            config, search_policy(agent, config), None, progress, frames, max_frames
+        )
 
     def agent_policy(observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
         return agent.act(observation, epsilon, mask, rng=rng)
 
     return play_matchups(config, agent_policy, None, progress, frames, max_frames)
+
+
+def search_policy(agent: QFunction, config: EvaluatedRun) -> GamePolicy:
+    """The game's decision-time search (:attr:`envs.spec.GameSpec.search`) with the agent's
+    Q-values, ``config.evaluate.lookahead`` plies deep, epsilon-greedy at
+    ``config.evaluate.epsilon`` (the same draws as :meth:`agents.dqn.DQNAgent.act`)."""
+    settings, env_config = config.evaluate, config.env
+    spec = spec_for(env_config)
+    if settings.lookahead not in env_config.lookaheads() or not spec.search:
+        allowed = ", ".join(str(plies) for plies in env_config.lookaheads())
+        raise ValueError(
+            f"evaluate.lookahead={settings.lookahead} is not a search {config.game} plays; "
+            f"allowed: {allowed}"
+        )
+    search: GamePolicy = import_class(spec.search)(agent, env_config, settings.lookahead)
+    epsilon = settings.epsilon
+
+    def bind(game: Environment) -> Policy:
+        return epsilon_greedy(search.bind(game), epsilon, game.num_actions)
+
+    return GamePolicy(bind)
 
 
 @dataclass(frozen=True)
@@ -147,14 +182,15 @@ def evaluation_report(
 
 
 def comparison_protocol(config: EvaluatedRun) -> dict[str, Any]:
-    """What must be equal for two evaluation scores to be comparable: the seeds, epsilon and
-    frame cap, and what the game adds (Tetris: piece cap and backend; Connect Four: the
-    opponents)."""
+    """What must be equal for two evaluation scores to be comparable: the seeds, epsilon,
+    frame cap and look-ahead, and what the game adds (Tetris: piece cap and backend; Connect
+    Four: the opponents)."""
     settings = config.evaluate
     return {
         "seeds": evaluation_seeds(config),
         "epsilon": settings.epsilon,
         "max_episode_frames": settings.max_episode_frames,
+        "lookahead": settings.lookahead,
         **spec_for(config.env).evaluation.comparability(config.env),
     }
 

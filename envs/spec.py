@@ -59,6 +59,11 @@ class EnvConfig(ConfigModel):
         """The ``dqn.network`` values that read this game's observations (besides ``auto``)."""
         raise NotImplementedError
 
+    def lookaheads(self) -> tuple[int, ...]:
+        """The ``evaluate.lookahead`` values the game's decision-time search
+        (:attr:`GameSpec.search`) plays; ``(0,)`` when it has none."""
+        return (0,)
+
     def frames_per_step(self) -> int | None:
         """Emulator frames per agent step when that is fixed (Atari's frame skip), else
         ``None`` (a step's frames vary with play)."""
@@ -178,6 +183,9 @@ class GameSpec:
             plays no ROM files.
         legacy_wrapper_paths: Where the wrapper class lived before (``(module, name)``), so
             that artifacts pickled then still load.
+        search: Its decision-time search (``evaluate.lookahead``) as ``"module:function"``,
+            ``function(agent, env_config, plies) -> GamePolicy`` (:class:`agents.evaluation.
+            QFunction`, :class:`agents.evaluation.GamePolicy`); empty when it has none.
     """
 
     kind: str
@@ -192,6 +200,7 @@ class GameSpec:
     check_assets: Callable[[Any], Any] | None = None
     rom_file: str = ""
     legacy_wrapper_paths: tuple[tuple[str, str], ...] = field(default=())
+    search: str = ""
 
     @property
     def wrapper_path(self) -> tuple[str, str]:

@@ -37,11 +37,11 @@ def evaluate(
     Annotated[Gif, "episode_gif"],
     Annotated[Png, "learning_curve"],
 ]:
-    """Play ``evaluate.episodes`` seeded episodes with the agent (epsilon-greedy) and with
-    each baseline of the game on the same seeds (random; for Tetris also Dellacherie's and
-    BCTS's heuristics); log per-seed steps, unclipped scores and the game's own figures (Tetris:
-    lines, pieces, level), the game's report, a GIF of the agent's first episode and the
-    learning curves.
+    """Play ``evaluate.episodes`` seeded episodes with the agent (epsilon-greedy, searching
+    ``evaluate.lookahead`` plies ahead when set) and with each baseline of the game on the
+    same seeds (random; for Tetris also Dellacherie's and BCTS's heuristics); log per-seed
+    steps, unclipped scores and the game's own figures (Tetris: lines, pieces, level), the
+    game's report, a GIF of the agent's first episode and the learning curves.
 
     Connect Four plays that many games against every evaluation opponent as first and as
     second player, and adds win/draw/loss rates per opponent and seat and an Elo table."""
@@ -78,11 +78,26 @@ def _evaluate(
             metrics[f"{name}_{key}"] = [r.extras[key] for r in episodes]
     metrics["seeds"] = evaluation_seeds(config)
     metrics["epsilon"] = settings.epsilon
-    table = evaluation_report(config, results, metrics) + _kept_note(config, training_history)
+    metrics["lookahead"] = settings.lookahead
+    table = (
+        evaluation_report(config, results, metrics)
+        + _search_note(settings.lookahead)
+        + _kept_note(config, training_history)
+    )
     log_metadata(metadata=metrics)
     gif = episode_gif(frames, fps=config.env.gif_fps())
     curve = learning_curve_png(training_history, title=f"DQN on {config.game}")
     return metrics, MarkdownString(table), gif, curve
+
+
+def _search_note(lookahead: int) -> str:
+    """How the agent chose its moves, when it searched (empty otherwise)."""
+    if not lookahead:
+        return ""
+    return (
+        f"\n\nagent: searched {lookahead} ply ahead at every move with its Q-values judging "
+        "the positions reached (evaluate.lookahead); the baselines did not search"
+    )
 
 
 def _kept_note(config: RunConfig, history: dict[str, Any]) -> str:

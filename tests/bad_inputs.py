@@ -437,6 +437,33 @@ CASES: tuple[BadInput, ...] = (
         ),
         config="dqn: {random_shift_pixels: 4}\n",
     ),
+    BadInput(
+        "lookahead-odd-on-connect-four",
+        ("--game", "connect4", "--config", CONFIG),
+        (
+            "evaluate.lookahead=3 is not a search connect4 plays (env.kind='connect4'); "
+            "allowed: 0, 2, 4",
+        ),
+        config="evaluate: {lookahead: 3}\n",
+    ),
+    BadInput(
+        "lookahead-on-breakout",
+        ("--game", "breakout", "--config", CONFIG),
+        ("evaluate.lookahead=2 is not a search breakout plays (env.kind='atari'); allowed: 0",),
+        config="evaluate: {lookahead: 2}\n",
+    ),
+    BadInput(
+        "lookahead-tetris-buttons",
+        ("--game", "tetris", "--config", CONFIG),
+        ("evaluate.lookahead=1 is not a search tetris plays (env.kind='tetris'); allowed: 0",),
+        config="env: {action_mode: buttons}\nevaluate: {lookahead: 1}\n",
+    ),
+    BadInput(
+        "lookahead-too-deep",
+        ("--game", "connect4", "--config", CONFIG),
+        ("evaluate.lookahead=6", "less than or equal to 4"),
+        config="evaluate: {lookahead: 6}\n",
+    ),
     # ---- sweep files (--sweep): the file, its parameters against the config, the flags
     BadInput(
         "sweep-unknown-key",

@@ -119,6 +119,18 @@ def test_export_model_then_play_without_tensorflow_or_zenml(exported_run, tmp_pa
     assert "against negamax:4" in played.stdout  # every evaluation opponent, from both seats
     assert gif.read_bytes()[:6] == b"GIF89a"
 
+    searched = _cli(
+        [*WITHOUT_TF, "play.py", "--model", str(onnx_path), "--lookahead", "2", "--gif", str(gif)]
+    )
+    assert searched.returncode == 0, searched.stderr
+    assert "searching 2 ply ahead" in searched.stdout and "against negamax:4" in searched.stdout
+    odd = _cli([*WITHOUT_TF, "play.py", "--model", str(onnx_path), "--lookahead", "3"])
+    assert odd.returncode == 2
+    assert odd.stderr.strip().endswith(
+        "evaluate.lookahead=3 is not a search connect4 plays (env.kind='connect4'); allowed: "
+        "0, 2, 4"
+    )
+
     refused = _cli([*WITHOUT_TF, "play.py", "--model", str(onnx_path), "--game", "breakout"])
     assert refused.returncode == 2
     assert refused.stderr.strip() == (

@@ -666,10 +666,12 @@ def test_short_native_pipeline_run(zenml_client) -> None:  # type: ignore[no-unt
             "train": {"steps": 400},
             "replay": {"capacity": 2_000, "warmup_steps": 200},
             "env": {"backend": "native", "max_pieces": 300},
-            "evaluate": {"episodes": 2, "gif_max_steps": 30},
+            # the agent searches the preview piece (evaluate.lookahead) through the pipeline
+            "evaluate": {"episodes": 2, "gif_max_steps": 30, "lookahead": 1},
         },
     )
     assert set(evaluation) >= {"agent", "random", "dellacherie", "bcts"}
+    assert evaluation["lookahead"] == 1
     for heuristic in ("dellacherie", "bcts"):
         assert evaluation[heuristic]["mean_lines"] >= 50
         assert evaluation[heuristic]["mean_pieces"] == 300
@@ -677,6 +679,7 @@ def test_short_native_pipeline_run(zenml_client) -> None:  # type: ignore[no-unt
         assert key in evaluation["agent"]
     table = str(run.steps["evaluate"].outputs["evaluation_table"][0].load())
     assert "dellacherie lines" in table and "bcts lines" in table and "agent level" in table
+    assert "searched 1 ply ahead" in table
     game = run.steps["game_wrap"].outputs["game_wrapper"][0].load()
     assert isinstance(game, TetrisGame) and game.backend_name == "native"
 

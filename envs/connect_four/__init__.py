@@ -49,7 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "replay": {"warmup_steps": 2_000},
     "exploration": {"epsilon_decay_steps": 50_000, "epsilon_end": 0.02},
     "train": {"steps": 500_000, "checkpoint_every": 100_000, "eval_every": 50_000},
-    "evaluate": {"epsilon": 0.0, "episodes": 100, "gif_max_steps": 42},
+    # the agent searches 2 plies (its move, every reply) with its Q-values at the leaves:
+    # against negamax:4, 69.7% of games over 3 seeds instead of 53.8%, in 2-3 min of
+    # evaluation instead of 1 (README, Connect Four); 4 plies cost about 20x as much
+    "evaluate": {"epsilon": 0.0, "episodes": 100, "gif_max_steps": 42, "lookahead": 2},
 }
 """``--game connect4``'s values for the learner, replay, schedule, training and evaluation,
 applied before YAML files and flags."""
@@ -76,6 +79,7 @@ SPEC = GameSpec(
         },
     ),
     legacy_wrapper_paths=(("envs.connect_four", "ConnectFourGame"),),
+    search="envs.connect_four.search:q_search",
 )
 """Connect Four in the registry (:data:`envs.registry.SPECS`)."""
 

@@ -58,3 +58,8 @@ class ConnectFourConfig(EnvConfig):
         """The ``dqn.network`` values that read this game's observations (besides ``auto``):
         the two players' planes, one column per action."""
         return ("drop_afterstates", "drop_afterstates_lines", "mlp")
+
+    def lookaheads(self) -> tuple[int, ...]:
+        """``evaluate.lookahead``: 2 or 4 plies of negamax with the agent's Q-values at the
+        leaves (:mod:`envs.connect_four.search`)."""
+        return (0, 2, 4)

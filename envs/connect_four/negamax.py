@@ -115,6 +115,11 @@ def from_planes(planes: np.ndarray) -> tuple[int, int]:
     return position, mask
 
 
+def can_win_now(position: int, mask: int) -> bool:
+    """Whether the mover can complete four with its next stone."""
+    return bool(winning_cells(position, mask) & (mask + _BOTTOM) & _BOARD)
+
+
 def legal_columns(mask: int) -> list[int]:
     """Columns that are not full."""
     return [c for c in range(COLUMNS) if not mask & _TOP[c]]

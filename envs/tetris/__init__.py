@@ -65,6 +65,7 @@ SPEC = GameSpec(
     rom_file="a Game Boy ROM (title TETRIS or DMGTRIS) to play in PyBoy instead of the native "
     "engine (default: $ZENRL_TETRIS_ROM if set)",
     legacy_wrapper_paths=(("envs.tetris", "TetrisGame"),),
+    search="envs.tetris.search:preview_search",
 )
 """Tetris in the registry (:data:`envs.registry.SPECS`)."""
 

@@ -88,6 +88,11 @@ class TetrisConfig(EnvConfig):
         one feature row per placement, or the board."""
         return ("placement", "mlp") if self.action_mode == "placements" else ("mlp",)
 
+    def lookaheads(self) -> tuple[int, ...]:
+        """``evaluate.lookahead``: 1 places the preview piece too (:mod:`envs.tetris.search`),
+        in placements mode."""
+        return (0, 1) if self.action_mode == "placements" else (0,)
+
 
 PYBOY_MAX_START_LEVEL = {"TETRIS": 9, "DMGTRIS": 0}
 """Highest ``env.start_level`` per cartridge title: Game Boy Tetris's menu offers 0-9;

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.evaluation import Policy, random_policy
+from agents.evaluation import GamePolicy, Policy, random_policy
 from agents.interrupts import check_stop
 from envs.single_player import ScoreTable
 from envs.tetris.config import TetrisConfig, resolve_backend
@@ -82,7 +82,7 @@ class UncappedGame:
 
 def play_uncapped(
     env_config: TetrisConfig,
-    policy: Policy,
+    policy: Policy | GamePolicy,
     seeds: list[int],
     time_limit: float,
     progress: Callable[[UncappedGame], None] | None = None,
@@ -100,7 +100,8 @@ def play_uncapped(
     Args:
         env_config: The Tetris game to play (backend, action mode, rules).
         policy: ``policy(observation, action_mask, rng) -> action``: a baseline of
-            :mod:`envs.tetris.baselines`, or a trained agent's greedy policy.
+            :mod:`envs.tetris.baselines`, or a trained agent's greedy policy; or a
+            :class:`agents.evaluation.GamePolicy` (a search), bound to the game.
         seeds: One reset seed per game.
         time_limit: Wall-time limit of each game, in seconds.
         progress: Called with each finished game.
@@ -116,6 +117,8 @@ def play_uncapped(
     if not time_limit > 0:
         raise ValueError(f"time_limit={time_limit!r} must be a positive number of seconds")
     game = TetrisGame(env_config.model_copy(update={"max_pieces": UNCAPPED_PIECES}))
+    if isinstance(policy, GamePolicy):
+        policy = policy.bind(game)
     results = []
     try:
         for seed in seeds:

@@ -4,7 +4,7 @@ real cartridge in PyBoy."""
 from __future__ import annotations
 
 import os
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -90,7 +90,25 @@ def _legal_placements(piece: int) -> np.ndarray:
     return mask
 
 
-_WALL_LEGAL = [_legal_placements(piece) for piece in range(NUM_PIECES)]
+WALL_LEGAL = [_legal_placements(piece) for piece in range(NUM_PIECES)]
+"""Per piece, the placements that fit between the walls (``(40,)`` bool)."""
+
+
+class SearchPosition(NamedTuple):
+    """What a decision-time search reads of a placements game (:mod:`envs.tetris.search`)."""
+
+    board: np.ndarray
+    """``(18, 10)`` bool, the locked cells."""
+    piece: int
+    """The falling piece."""
+    preview: int
+    """The preview piece."""
+    landing: np.ndarray
+    """``(40,)`` top row of each placement after its presses, ``ILLEGAL`` where unreachable."""
+    level: int
+    """The level (line-clear points scale with it)."""
+    summary: dict[str, int]
+    """Holes, bumpiness and aggregate height of the board (the reward's shaping terms)."""
 
 
 class TetrisGame(GameWrapper):
@@ -134,7 +152,7 @@ class TetrisGame(GameWrapper):
     """
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 15}
-    report_keys = ("lines", "pieces", "level")
+    report_keys: tuple[str, ...] = ("lines", "pieces", "level")
 
     def __init__(self, config: TetrisConfig | None = None, render_mode: str | None = None):
         config = config or TetrisConfig()
@@ -301,7 +319,7 @@ class TetrisGame(GameWrapper):
                 self._mask[0] = True  # a finished game still offers one (meaningless) action
                 self._observation[0] = 0
                 return
-            legal = _WALL_LEGAL[piece]
+            legal = WALL_LEGAL[piece]
             landing = self._landing_rows(board, piece, legal)
             self._landing = landing
             self._mask = landing != ILLEGAL
@@ -325,6 +343,21 @@ class TetrisGame(GameWrapper):
         out = np.full(NUM_PLACEMENTS, ILLEGAL, dtype=np.int64)
         out[legal] = drop_rows(board, piece)[legal]
         return out
+
+    def search_position(self) -> SearchPosition:
+        """The position a decision-time search starts from (placements mode, a piece falling)."""
+        backend = self.backend
+        piece = backend.active_piece
+        if not self.placements or piece is None:
+            raise RuntimeError("search_position() needs a placements game with a piece falling")
+        return SearchPosition(
+            backend.board().astype(bool),
+            piece,
+            backend.preview_piece,
+            self._landing.copy(),
+            backend.level,
+            dict(self._summary),
+        )
 
     # ------------------------------------------------------------------ GameWrapper API
     @staticmethod
