@@ -42,15 +42,14 @@ class GamePolicy:
     bind: Callable[[Environment], Policy]
 
 
-def epsilon_greedy(choose: Policy, epsilon: float, num_actions: int) -> Policy:
-    """``choose``, except that with probability ``epsilon`` a uniformly random legal action:
-    the same draws from the episode's generator as :meth:`agents.dqn.DQNAgent.act` makes (one
-    uniform per step, at epsilon 0 too)."""
+def epsilon_greedy(choose: Policy, epsilon: float) -> Policy:
+    """``choose``, except that with probability ``epsilon`` a uniformly random legal action
+    (:func:`random_policy`): the same draws from the episode's generator as
+    :meth:`agents.dqn.DQNAgent.act` makes (one uniform per step, at epsilon 0 too)."""
 
     def policy(observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
         if rng.random() < epsilon:
-            legal = np.flatnonzero(mask) if mask is not None else np.arange(num_actions)
-            return int(legal[rng.integers(len(legal))])
+            return random_policy(observation, mask, rng)
         return choose(observation, mask, rng)
 
     return policy

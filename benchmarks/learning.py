@@ -184,9 +184,7 @@ def one_seed(args: argparse.Namespace, seed: int, several: bool) -> dict:
     eval_seconds = time.perf_counter() - started
 
     print()
-    print(evaluation_report(config, results, {}))
-    for line in spec_for(config.env).evaluation.targets(results):
-        print(line)
+    print_evaluation(config, results)
     league = game.training_metadata().get("league")  # the first game's
     if league is not None:
         print(league_summary(league))
@@ -241,13 +239,18 @@ def evaluate_loaded(args: argparse.Namespace, config, seed: int, several: bool) 
     started = time.perf_counter()
     results = evaluate_against_baselines(agent, config)
     print()
-    print(evaluation_report(config, results, {}))
-    for line in spec_for(config.env).evaluation.targets(results):
-        print(line)
+    print_evaluation(config, results)
     print(f"evaluation: {time.perf_counter() - started:.0f} s, epsilon {config.evaluate.epsilon}")
     if args.uncapped:
         print(uncapped_report(agent, config, args.uncapped))
     return {"config": config, "results": results, "train_seconds": None, "kept_step": None}
+
+
+def print_evaluation(config, results: dict) -> None:  # type: ignore[no-untyped-def]
+    """The game's evaluation report and each of its targets, met or not."""
+    print(evaluation_report(config, results, {}))
+    for line in spec_for(config.env).evaluation.targets(results):
+        print(line)
 
 
 def uncapped_report(agent: DQNAgent, config, time_limit: float) -> str:  # type: ignore[no-untyped-def]

@@ -109,7 +109,7 @@ def search_policy(agent: QFunction, config: EvaluatedRun) -> GamePolicy:
     epsilon = settings.epsilon
 
     def bind(game: Environment) -> Policy:
-        return epsilon_greedy(search.bind(game), epsilon, game.num_actions)
+        return epsilon_greedy(search.bind(game), epsilon)
 
     return GamePolicy(bind)
 
