@@ -5,8 +5,9 @@ A short Breakout run is scheduled every minute; the test waits until two ticks h
 every step, then checks that every artifact lives in S3, that the model version was promoted,
 and that the second tick continued the first one's agent. It then kills a worker container of
 the third tick and checks that the fourth marks that run failed and continues its checkpoint.
-``--delete-schedule`` must remove both ZenML's record and the Airflow DAG, and ``down.sh``
-must give the disk back.
+``--delete-schedule`` must remove both ZenML's record and the Airflow DAG. A ``parallel: 2``
+sweep then runs its two trials side by side on the workers. ``down.sh`` must give the disk
+back.
 
 Marked ``remote``: it installs and starts services (about 10-25 minutes from nothing). The
 README's test command runs it in CI (``CI=true``) or with ``RUN_REMOTE=1``.
@@ -130,6 +131,90 @@ PROBE = textwrap.dedent(
     print(json.dumps(report, default=str))
     """
 )
+
+
+SWEEP_BASE = textwrap.dedent(
+    """\
+    game: tictactoe
+    train: {steps: 200, log_every: 100, eval_every: 100, eval_episodes: 1, checkpoint_every: 1000}
+    replay: {capacity: 1000, warmup_steps: 100}
+    dqn: {train_frequency: 4, target_sync_steps: 100, hidden_units: 16}
+    evaluate: {episodes: 2}
+    export: false
+    """
+)
+
+SWEEP = textwrap.dedent(
+    """\
+    name: remote-parallel
+    game: tictactoe
+    base: {base}
+    parameters:
+      dqn.learning_rate: [3.0e-4, 3.0e-3]
+    sampler: grid
+    budget: {{steps: 200, min_steps: 100, reduction_factor: 2}}
+    seeds: [0]
+    parallel: 2
+    """
+)
+
+SWEEP_PROBE = textwrap.dedent(
+    """\
+    import json, sys
+    from zenml.client import Client
+    from zenml.utils import source_utils
+
+    source_utils.set_custom_source_root(sys.argv[2])
+    client = Client()
+    store = client.active_stack.artifact_store
+    runs = client.list_pipeline_runs(tags=[sys.argv[1]], sort_by="asc:created", size=50)
+    report = []
+    for run in runs.items:
+        run = client.get_pipeline_run(run.id)
+        steps = [s for s in run.steps.values() if s.start_time and s.end_time]
+        uris = [v.uri for s in run.steps.values() for o in s.outputs.values() for v in o]
+        kept = [v.uri for s in run.steps.values() for k, o in s.outputs.items() for v in o
+                if k in ("trained_agent", "evaluation")]  # a finished segment's checkpoints go
+        report.append({
+            "name": run.name, "status": run.status.value,
+            "start": min(s.start_time for s in steps).timestamp() if steps else None,
+            "end": max(s.end_time for s in steps).timestamp() if steps else None,
+            "uris_in_s3": all(u.startswith("s3://") for u in uris)
+            and all(store.exists(u) for u in kept),
+        })
+    print(json.dumps(report))
+    """
+)
+
+
+def _check_parallel_sweep(tmp_path: Path, env: dict[str, str], stack: dict[str, str]) -> None:
+    """A ``parallel: 2`` sweep on the stack: both trials' runs are Airflow runs whose spans
+    overlap, each second run resumes its trial's first, artifacts live in S3, the best trial
+    is reported and promoted."""
+    base = tmp_path / "sweep_base.yaml"
+    base.write_text(SWEEP_BASE)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(SWEEP.format(base=base))
+    out = _run(
+        [sys.executable, "run_pipeline.py", "--game", "tictactoe", "--sweep", str(sweep),
+         "--stack", stack["ZENRL_STACK_NAME"]],
+        env, timeout=30 * 60,
+    )  # fmt: skip
+    assert "runs one pipeline at a time" not in out  # Airflow runs them side by side
+    assert "(resuming remote-parallel_t000_seed0_to100)" in out
+    assert "(resuming remote-parallel_t001_seed0_to100)" in out
+    assert "promoted to production" in out
+    probe = _run(
+        [sys.executable, "-c", SWEEP_PROBE, "sweep-remote-parallel", str(ROOT)], env, timeout=300
+    )
+    runs = {run["name"]: run for run in json.loads(probe.strip().splitlines()[-1])}
+    assert all(run["status"] == "completed" for run in runs.values()), runs
+    assert all(run["uris_in_s3"] for run in runs.values()), runs
+    for rung in (100, 200):
+        first, second = (runs[f"remote-parallel_t00{t}_seed0_to{rung}"] for t in (0, 1))
+        overlap = min(first["end"], second["end"]) - max(first["start"], second["start"])
+        assert overlap > 0, (rung, first, second)  # the two trials ran at the same time
+    print(f"parallel sweep on the stack: {len(runs)} runs, trials side by side")
 
 
 def _probe(env: dict[str, str]) -> dict[str, Any]:
@@ -267,6 +352,7 @@ def test_scheduled_breakout_runs_on_airflow_workers_with_s3_artifacts(tmp_path):
             f"remote stack: up in {up_seconds:.0f} s; two ticks done "
             f"{time.monotonic() - started - up_seconds:.0f} s after submission"
         )
+        _check_parallel_sweep(tmp_path, env, stack)
     finally:
         subprocess.run(["bash", str(DOWN)], cwd=ROOT, env=env, timeout=20 * 60, check=False)
     used_after = _used_bytes()
