@@ -10,8 +10,9 @@ The page shows the board (you red, the agent yellow), one button per column, a c
 plays first, whose turn it is and how the game ended, and the agent's Q-value of each column in
 the position it last moved from. The agent plays greedily (epsilon 0) among the open columns.
 
-The app runs on this machine only: Gradio's usage analytics are off and no share link is made.
-A missing agent exits with code 2 and one line saying what to do.
+The page is served by the standard library (``envs.connect_four.app``), on this machine only
+unless ``--host`` says otherwise; it sends nothing anywhere. A missing agent, or an address that
+cannot be served (a port in use), exits with code 2 and one line saying what to do.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 from typing import Any, NoReturn
 
 from envs.connect_four import SPEC
-from envs.connect_four.app import NUM_COLUMNS, OBSERVATION_SHAPE, build_app
+from envs.connect_four.app import NUM_COLUMNS, OBSERVATION_SHAPE, serve
 
 GAME = next(iter(SPEC.games))
 """The ``--game`` name whose trained agents this app plays (ZenML's model ``dqn_<game>``)."""
@@ -107,8 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         agent, label = load_exported(args.model)
     else:
         agent, label = load_agent(args.run or "production")
-    print(f"playing against {label}")
-    build_app(agent, label).launch(server_name=args.host, server_port=args.port, share=False)
+    print(f"playing against {label}", flush=True)
+    try:
+        serve(agent, label, args.host, args.port)
+    except OSError as exc:
+        _fail(f"cannot serve on --host {args.host} --port {args.port}: {exc.strerror or exc}")
     return 0
 
 

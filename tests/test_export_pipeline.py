@@ -168,8 +168,15 @@ def test_the_app_serves_an_onnx_file_without_tensorflow_or_zenml(exported_run, t
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
-            assert response.status == 200
+            assert response.status == 200 and "/game/" in response.url
+            assert 'data-moves="0"' in response.read().decode()
         assert f"playing against {onnx_path}" in log.read_text()
+        busy = _cli([*WITHOUT_TF, "app.py", "--model", str(onnx_path), "--port", str(port)])
+        assert busy.returncode == 2, busy.stderr
+        assert (
+            busy.stderr.startswith(f"error: cannot serve on --host 127.0.0.1 --port {port}: ")
+            and busy.stderr.count("\n") == 1
+        ), busy.stderr
     finally:
         process.terminate()
         process.wait(timeout=20)

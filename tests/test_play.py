@@ -7,7 +7,11 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +22,7 @@ from envs.connect_four.play import AGENT, EMPTY, HUMAN, PlaySession
 
 if TYPE_CHECKING:
     from agents.dqn import DQNAgent
+    from envs.connect_four.app import AppServer
 
 with warnings.catch_warnings():  # PettingZoo 1.27 flags its classic module API as old
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -202,7 +207,7 @@ def test_app_refuses_a_full_column_with_a_visible_note(agent: DQNAgent) -> None:
     moves = list(session.moves)
     note = play_column(session, full)
     open_columns = ", ".join(str(c + 1) for c in session.legal_columns())
-    assert note == f"**Column {full + 1} is full**: pick one of {open_columns}."
+    assert note == f"<b>Column {full + 1} is full</b>: pick one of {open_columns}."
     assert session.moves == moves
     assert status_text(session, note).startswith(note + " Your turn")
 
@@ -224,3 +229,116 @@ def test_app_without_the_named_run_exits_2_with_one_line() -> None:
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.stderr[-2000:]
     assert "'no-such-run': no pipeline run of that name" in errors[0]
+
+
+# ---------------------------------------------------------------------------- the app's server
+@pytest.fixture()
+def app_server(agent: DQNAgent) -> Iterator[AppServer]:
+    """The app's real HTTP server on a free loopback port, in a thread of this process."""
+    from envs.connect_four.app import AppServer
+
+    server = AppServer(agent, "an untrained agent <b>", "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def fetch(url: str, post: bool = False) -> tuple[str, str, dict[str, str]]:
+    """(final URL after redirects, body, headers) of a GET, or of a POST with an empty form."""
+    request = urllib.request.Request(
+        url, data=b"" if post else None, method="POST" if post else "GET"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.url, response.read().decode(), dict(response.headers)
+
+
+def page_board(page: str) -> np.ndarray:
+    board = np.full((6, 7), -1)
+    for row, column, name in CELL.findall(page):
+        board[int(row), int(column)] = {"empty": EMPTY, "human": HUMAN, "agent": AGENT}[name]
+    return board
+
+
+def test_the_app_page_plays_a_game_over_http(app_server: AppServer) -> None:
+    url, page, headers = fetch(app_server.url)
+    assert re.fullmatch(rf"{app_server.url}game/[\w-]+", url), url
+    assert "Playing against an untrained agent &lt;b&gt;." in page  # the label is escaped
+    assert 'data-moves="0"' in page and (page_board(page) == EMPTY).all()
+    assert all(f'id="column-{c}"' in page for c in range(7)) and "Your turn" in page
+    assert (
+        headers["Cache-Control"] == "no-store"
+        and "default-src 'none'" in (headers["Content-Security-Policy"])
+    )
+
+    after, page, _ = fetch(f"{url}/column/3", post=True)
+    assert after == url  # back on the same game's page
+    session = app_server.store.view(url.rsplit("/", 1)[1])
+    assert session is not None and len(session[0].moves) == 2
+    np.testing.assert_array_equal(page_board(page), session[0].board())
+    assert session[0].board()[5, 3] == HUMAN and 'data-moves="2"' in page
+    env, _ = replay(session[0].moves)  # the same game in PettingZoo
+    np.testing.assert_array_equal(pettingzoo_board(env, "player_0"), page_board(page))
+
+    other, page, _ = fetch(app_server.url)
+    assert other != url and 'data-moves="0"' in page  # another tab, another game
+    agent_first, page, _ = fetch(f"{app_server.url}new/agent", post=True)
+    assert agent_first not in (url, other) and 'data-moves="1"' in page
+    assert "Your turn (the agent moved first)" in page
+
+
+def test_the_app_refuses_bad_requests_in_one_line_and_keeps_the_game(
+    app_server: AppServer, agent: DQNAgent
+) -> None:
+    from envs.connect_four.app import GONE
+
+    url, _, _ = fetch(app_server.url)
+    game_id = url.rsplit("/", 1)[1]
+    played, full = _session_with_a_full_column(agent)  # the same deterministic agent
+    for column in played.moves[0::2]:  # the person's moves, through the page
+        fetch(f"{url}/column/{column}", post=True)
+    session, _ = app_server.store.view(game_id) or (None, "")
+    assert session is not None and session.moves == played.moves and session.result is None
+    _, page, _ = fetch(f"{url}/column/{full}", post=True)  # refused on the page, once
+    assert f"<b>Column {full + 1} is full</b>: pick one of" in page
+    assert session.moves == played.moves
+    assert "is full" not in fetch(url)[1]
+
+    refusals = {
+        (f"{url}/column/7", True): (400, "error: column 7 is not a column (0-6)\n"),
+        (f"{app_server.url}nowhere", False): (
+            404,
+            "error: /nowhere is not a page of this app; go to /\n",
+        ),
+        (f"{app_server.url}new/nobody", True): (
+            404,
+            "error: /new/nobody is not an action of this app\n",
+        ),
+    }
+    for (address, post), (status, message) in refusals.items():
+        with pytest.raises(urllib.error.HTTPError) as error:
+            fetch(address, post=post)
+        assert error.value.code == status and error.value.read().decode() == message
+
+    # a game the server does not have (restarted): a new game, saying so
+    for address, post in (
+        (f"{app_server.url}game/gone", False),
+        (f"{app_server.url}game/gone/column/2", True),
+    ):
+        new_url, page, _ = fetch(address, post=post)
+        assert new_url != url and GONE in page and 'data-moves="0"' in page
+
+
+def test_the_game_store_forgets_the_game_touched_longest_ago(agent: DQNAgent) -> None:
+    from envs.connect_four.app import GameStore
+
+    store = GameStore(agent, max_games=2)
+    first, second = store.new(True), store.new(True)
+    assert store.play(first, 3)  # touching the first makes the second the oldest
+    third = store.new(False)
+    assert store.view(second) is None and not store.play(second, 3)
+    assert store.view(first) is not None and store.view(third) is not None

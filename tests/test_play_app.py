@@ -54,7 +54,7 @@ pytestmark = [
 ]
 
 STARTUP_SECONDS = 120
-"""For the app to load TensorFlow, ZenML, Gradio and the agent and start serving."""
+"""For the app to load TensorFlow, ZenML and the agent and start serving."""
 WAIT_SECONDS = 30
 """Every browser wait: a move is one forward pass, the page is small."""
 HUMAN_RED = "rgba(214, 40, 40, 1)"
@@ -129,7 +129,7 @@ def driver(tmp_path: Path) -> Iterator[WebDriver]:
 
 
 def _wait(driver: WebDriver) -> WebDriverWait[WebDriver]:
-    # Gradio re-renders the board's HTML on every move: a stale element means "look again".
+    # every click loads the page anew: a stale element means "look again".
     return WebDriverWait(
         driver,
         WAIT_SECONDS,

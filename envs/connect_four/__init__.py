@@ -6,7 +6,8 @@ and a self-play league: ``--game connect4``.
 - :mod:`envs.connect_four.opponents`, :mod:`envs.connect_four.negamax`: the heuristics and
   bitboard negamax;
 - :mod:`envs.connect_four.play`: a game of a person against an agent;
-- :mod:`envs.connect_four.app`: its page in the browser (Gradio; ``app.py`` serves it).
+- :mod:`envs.connect_four.app`: its page in the browser (the standard library's HTTP server;
+  ``app.py`` serves it).
 
 The wrapper's machinery (masking, seats, the checked pickling), the league, the evaluation
 protocol (matchups from both seats, round robin, Elo) are shared with other two-player games

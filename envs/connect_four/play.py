@@ -1,5 +1,5 @@
 """A game of Connect Four between a person and a trained agent, independent of ZenML and of
-any user interface (the Gradio app in ``app.py`` draws it).
+any user interface (the page of ``envs.connect_four.app`` draws it).
 
 The game is PettingZoo's ``connect_four_v3``, the environment the agent was trained on; the
 agent sees the board exactly as in training (:func:`envs.connect_four.agent_observation`) and
