@@ -4,11 +4,14 @@
     python app.py --run RUN_NAME           # the agent a given training run produced
     python app.py --model connect4.onnx    # an exported agent: needs onnxruntime, not
                                            # TensorFlow or ZenML
+    python app.py --lookahead 0            # the agent on its Q-values alone (default: 2)
     python app.py --host 127.0.0.1 --port 7860
 
 The page shows the board (you red, the agent yellow), one button per column, a choice of who
-plays first, whose turn it is and how the game ended, and the agent's Q-value of each column in
-the position it last moved from. The agent plays greedily (epsilon 0) among the open columns.
+plays first, whose turn it is and how the game ended, and the agent's value of each column in
+the position it last moved from. The agent plays greedily (epsilon 0) among the open columns,
+searching as the evaluation does (``evaluate.lookahead``: 2 plies of its moves and yours with its
+Q-values at the end, Connect Four's default; 4, or 0 for its Q-values alone).
 
 The page is served by the standard library (``envs.connect_four.app``), on this machine only
 unless ``--host`` says otherwise; it sends nothing anywhere. A missing agent, or an address that
@@ -21,8 +24,9 @@ import argparse
 import sys
 from typing import Any, NoReturn
 
-from envs.connect_four import SPEC
+from envs.connect_four import DEFAULTS, SPEC
 from envs.connect_four.app import NUM_COLUMNS, OBSERVATION_SHAPE, serve
+from envs.connect_four.config import ConnectFourConfig
 
 GAME = next(iter(SPEC.games))
 """The ``--game`` name whose trained agents this app plays (ZenML's model ``dqn_<game>``)."""
@@ -50,6 +54,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="ONNX_FILE",
         help="play against an exported agent (python export_model.py writes one); runs "
         "without TensorFlow and ZenML",
+    )
+    parser.add_argument(
+        "--lookahead",
+        type=int,
+        choices=ConnectFourConfig().lookaheads(),
+        default=DEFAULTS["evaluate"]["lookahead"],
+        help="plies the agent searches ahead with its Q-values, as evaluate.lookahead "
+        "(default: %(default)s, the evaluation's)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on")
     parser.add_argument("--port", type=int, default=7860, help="port to serve on")
@@ -110,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         agent, label = load_agent(args.run or "production")
     print(f"playing against {label}", flush=True)
     try:
-        serve(agent, label, args.host, args.port)
+        serve(agent, label, args.host, args.port, args.lookahead)
     except OSError as exc:
         _fail(f"cannot serve on --host {args.host} --port {args.port}: {exc.strerror or exc}")
     return 0

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 
+from envs.connect_four.game import agent_observation
 from envs.connect_four.play import AGENT, EMPTY, HUMAN, PlaySession
 
 if TYPE_CHECKING:
@@ -267,7 +268,7 @@ def page_board(page: str) -> np.ndarray:
 def test_the_app_page_plays_a_game_over_http(app_server: AppServer) -> None:
     url, page, headers = fetch(app_server.url)
     assert re.fullmatch(rf"{app_server.url}game/[\w-]+", url), url
-    assert "Playing against an untrained agent &lt;b&gt;." in page  # the label is escaped
+    assert "Playing against an untrained agent &lt;b&gt;, on its Q-values alone." in page  # escaped
     assert 'data-moves="0"' in page and (page_board(page) == EMPTY).all()
     assert all(f'id="column-{c}"' in page for c in range(7)) and "Your turn" in page
     assert (
@@ -342,3 +343,35 @@ def test_the_game_store_forgets_the_game_touched_longest_ago(agent: DQNAgent) ->
     third = store.new(False)
     assert store.view(second) is None and not store.play(second, 3)
     assert store.view(first) is not None and store.view(third) is not None
+
+
+def test_a_searching_agent_plays_and_shows_the_searched_values(agent: DQNAgent) -> None:
+    from envs.connect_four.app import AppServer, values_html
+    from envs.connect_four.search import QSearch
+
+    session = PlaySession(agent, human_first=True, lookahead=2)
+    search = QSearch(agent, 2)
+    rng = np.random.default_rng(3)
+    while session.result is None:
+        env, _ = replay(session.moves)  # the position the agent will move from, in PettingZoo
+        session.human_move(int(rng.choice(session.legal_columns())))
+        if session.result is not None or len(session.moves) < 2:
+            break
+        env.step(session.moves[-2])
+        observation = env.observe(env.agent_selection)
+        planes = agent_observation(observation["observation"])
+        column, values = search.decide(planes, observation["action_mask"].astype(bool))
+        assert session.agent_column == session.moves[-1] == column
+        expected = np.full(7, np.nan)
+        expected[list(values)] = list(values.values())
+        np.testing.assert_array_equal(session.move_values(), expected)
+    assert session.result is not None
+    page = values_html(session)
+    assert "searched 2 moves ahead" in page and f'data-col="{session.agent_column}" ' in page
+
+    with pytest.raises(
+        ValueError, match=r"^lookahead=3 is not a search Connect Four plays: 0, 2, 4$"
+    ):
+        PlaySession(agent, lookahead=3)
+    with pytest.raises(ValueError, match="lookahead=1"):
+        AppServer(agent, "an agent", "127.0.0.1", 0, lookahead=1)

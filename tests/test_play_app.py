@@ -196,6 +196,8 @@ def test_clicking_a_column_drops_the_disc_and_the_agent_answers_legally(
         assert [v.get_attribute("data-value") != "nan" for v in values] == [True] * 7
         chosen = driver.find_element(By.CSS_SELECTOR, "#c4-values td.chosen")
         assert chosen.get_attribute("data-col") == str(agent_column)
+        # app.py searches as Connect Four's evaluation does (2 plies) unless told otherwise
+        assert "searched 2 moves ahead" in driver.find_element(By.ID, "c4-values").text
         assert "Your turn" in driver.find_element(By.ID, "status").text
 
         shot = tmp_path / "after_one_move.png"

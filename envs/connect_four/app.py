@@ -131,12 +131,11 @@ def _last_cell(session: PlaySession | None) -> tuple[int, int] | None:
 
 
 def values_html(session: PlaySession | None) -> str:
-    """The agent's Q-value of each column for its last move, its choice highlighted; a dash
-    for the columns that were full then."""
-    values = session.move_values() if session else np.full(NUM_COLUMNS, np.nan)
-    if np.isnan(values).all():
+    """The agent's value of each column for its last move (its Q-value, or the searched value
+    when it searches), its choice highlighted; a dash for the columns that were full then."""
+    if session is None or session.agent_column is None:
         return '<p id="c4-values">The agent has not moved yet.</p>'
-    chosen = int(np.nanargmax(values))
+    values, chosen = session.move_values(), session.agent_column
     header = "".join(f"<th>{column + 1}</th>" for column in range(NUM_COLUMNS))
     cells = "".join(
         f'<td data-col="{column}" data-value="{value:.6g}"'
@@ -144,12 +143,19 @@ def values_html(session: PlaySession | None) -> str:
         f"{'&mdash;' if np.isnan(value) else f'{value:+.3f}'}</td>"
         for column, value in enumerate(values)
     )
+    if session.lookahead:
+        kind = (
+            f"its value for each column in the position it last moved from, searched "
+            f"{session.lookahead} moves ahead (its and yours) with its Q-values at the end"
+        )
+        name = "value"
+    else:
+        kind, name = "its Q-value for each column in the position it last moved from", "Q-value"
     return (
         '<table id="c4-values" class="c4-values">'
-        "<caption><b>The agent's move values</b>: its Q-value for each column in the position "
-        "it last moved from (+1 a sure win for it, -1 a sure loss; &mdash; a full column)"
-        "</caption>"
-        f"<tr><th>column</th>{header}</tr><tr><th>Q-value</th>{cells}</tr></table>"
+        f"<caption><b>The agent's move values</b>: {kind} (+1 a sure win for it, -1 a sure "
+        "loss; &mdash; a full column)</caption>"
+        f"<tr><th>column</th>{header}</tr><tr><th>{name}</th>{cells}</tr></table>"
     )
 
 
@@ -171,9 +177,10 @@ def status_text(session: PlaySession | None, note: str = "") -> str:
 
 
 # ---------------------------------------------------------------------------- game actions
-def new_session(agent: GreedyAgent, human_first: bool) -> PlaySession:
-    """A new game; when the agent plays first it has made its opening move."""
-    session = PlaySession(agent, human_first=human_first)
+def new_session(agent: GreedyAgent, human_first: bool, lookahead: int = 0) -> PlaySession:
+    """A new game (the agent searching ``lookahead`` plies); when the agent plays first it has
+    made its opening move."""
+    session = PlaySession(agent, human_first=human_first, lookahead=lookahead)
     if not human_first:
         session.agent_move()
     return session
@@ -206,10 +213,17 @@ class _Game:
 
 class GameStore:
     """The games being played, by id: at most :data:`MAX_GAMES`, the one touched longest ago
-    forgotten first. Thread-safe; the agent plays under the same lock (one move at a time)."""
+    forgotten first. Thread-safe; the agent plays under the same lock (one move at a time),
+    searching ``lookahead`` plies (0, 2 or 4).
 
-    def __init__(self, agent: GreedyAgent, max_games: int = MAX_GAMES):
+    Raises:
+        ValueError: ``lookahead`` is not a search Connect Four plays.
+    """
+
+    def __init__(self, agent: GreedyAgent, lookahead: int = 0, max_games: int = MAX_GAMES):
+        PlaySession(agent, lookahead=lookahead)  # refuses a lookahead it cannot play
         self.agent = agent
+        self.lookahead = lookahead
         self.max_games = max_games
         self._games: OrderedDict[str, _Game] = OrderedDict()
         self._lock = threading.Lock()
@@ -218,7 +232,8 @@ class GameStore:
         """Start a game (the agent makes its opening move when it plays first); its id."""
         game_id = secrets.token_urlsafe(12)
         with self._lock:
-            self._games[game_id] = _Game(new_session(self.agent, human_first), note)
+            session = new_session(self.agent, human_first, self.lookahead)
+            self._games[game_id] = _Game(session, note)
             while len(self._games) > self.max_games:
                 self._games.popitem(last=False)
         return game_id
@@ -254,7 +269,7 @@ def page_html(session: PlaySession, game_id: str, label: str, note: str = "") ->
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title}</title><style>{PAGE_CSS}</style></head><body>"
-        f"<h1>{title}</h1><p>Playing against {html.escape(label)}.</p>"
+        f"<h1>{title}</h1><p>Playing against {html.escape(label)}{_searching(session)}.</p>"
         '<div class="c4-new">'
         '<form method="post" action="/new/human">'
         '<button id="new-game-human-first">New game: you play first</button></form>'
@@ -265,6 +280,12 @@ def page_html(session: PlaySession, game_id: str, label: str, note: str = "") ->
         f"{board_html(session, play_url=f'/game/{game_id}/column')}"
         f"{values_html(session)}</body></html>"
     )
+
+
+def _searching(session: PlaySession) -> str:
+    if not session.lookahead:
+        return ", on its Q-values alone"
+    return f", searching {session.lookahead} moves ahead with its Q-values"
 
 
 _GAME = re.compile(r"/game/([A-Za-z0-9_-]{1,64})")
@@ -357,12 +378,20 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class AppServer(ThreadingHTTPServer):
-    """The app's HTTP server for ``agent`` (``label`` says which agent it is on the page)."""
+    """The app's HTTP server for ``agent`` (``label`` says which agent it is on the page),
+    searching ``lookahead`` plies (0, 2 or 4)."""
 
     daemon_threads = True
 
-    def __init__(self, agent: GreedyAgent, label: str, host: str = "127.0.0.1", port: int = 7860):
-        self.store = GameStore(agent)
+    def __init__(
+        self,
+        agent: GreedyAgent,
+        label: str,
+        host: str = "127.0.0.1",
+        port: int = 7860,
+        lookahead: int = 0,
+    ):
+        self.store = GameStore(agent, lookahead)
         self.label = label
         super().__init__((host, port), _Handler)
 
@@ -372,14 +401,17 @@ class AppServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}/"
 
 
-def serve(agent: GreedyAgent, label: str, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Serve the app for ``agent`` until interrupted (Ctrl-C).
+def serve(
+    agent: GreedyAgent, label: str, host: str = "127.0.0.1", port: int = 7860, lookahead: int = 0
+) -> None:
+    """Serve the app for ``agent`` (searching ``lookahead`` plies) until interrupted (Ctrl-C).
 
     Raises:
         OSError: The address cannot be served (the port is in use, the host is not this
             machine's).
+        ValueError: ``lookahead`` is not a search Connect Four plays.
     """
-    with AppServer(agent, label, host, port) as server:
+    with AppServer(agent, label, host, port, lookahead) as server:
         print(f"serving on {server.url} (Ctrl-C stops)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()

@@ -3,7 +3,8 @@ any user interface (the page of ``envs.connect_four.app`` draws it).
 
 The game is PettingZoo's ``connect_four_v3``, the environment the agent was trained on; the
 agent sees the board exactly as in training (:func:`envs.connect_four.agent_observation`) and
-plays greedily among the open columns.
+plays greedily among the open columns, on its Q-values or, with ``lookahead`` 2 or 4, on the
+values of the decision-time search the evaluation uses (:mod:`envs.connect_four.search`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from agents.evaluation import QFunction
+from envs.connect_four.config import ConnectFourConfig
 from envs.connect_four.game import COLUMNS, agent_observation, final_reward, pettingzoo_env
+from envs.connect_four.search import QSearch
 
 EMPTY, HUMAN, AGENT = 0, 1, 2
 """Cell values of :meth:`PlaySession.board`."""
@@ -20,10 +24,10 @@ EMPTY, HUMAN, AGENT = 0, 1, 2
 Result = Literal["human", "agent", "draw"]
 
 
-class GreedyAgent(Protocol):
-    """What a session needs of an agent (:class:`agents.dqn.DQNAgent` has it)."""
-
-    def q_values(self, observation: np.ndarray) -> np.ndarray: ...
+class GreedyAgent(QFunction, Protocol):
+    """What a session needs of an agent: its Q-values (one observation, or a batch for the
+    search) and its greedy masked action (:class:`agents.dqn.DQNAgent` and
+    :class:`agents.exported.OnnxPolicy` have them)."""
 
     def act(
         self, observation: np.ndarray, epsilon: float, action_mask: np.ndarray | None = None
@@ -40,11 +44,22 @@ class PlaySession:
     Args:
         agent: The agent; it acts with epsilon 0 and the legal-column mask.
         human_first: Whether the person moves first.
+        lookahead: Plies the agent searches ahead with its Q-values (0, 2 or 4;
+            ``evaluate.lookahead``), 0 to play on its Q-values alone.
+
+    Raises:
+        ValueError: ``lookahead`` is not a search Connect Four plays.
     """
 
-    def __init__(self, agent: GreedyAgent, human_first: bool = True):
+    def __init__(self, agent: GreedyAgent, human_first: bool = True, lookahead: int = 0):
+        allowed = ConnectFourConfig().lookaheads()
+        if lookahead not in allowed:
+            choices = ", ".join(str(plies) for plies in allowed)
+            raise ValueError(f"lookahead={lookahead} is not a search Connect Four plays: {choices}")
         self.agent = agent
         self.human_first = human_first
+        self.lookahead = lookahead
+        self._search = QSearch(agent, lookahead) if lookahead else None
         self._human_seat = "player_0" if human_first else "player_1"
         self._env = pettingzoo_env()
         self._env.reset()
@@ -53,6 +68,8 @@ class PlaySession:
         self.result: Result | None = None
         """``None`` while the game goes on, then who won, or ``"draw"``."""
         self._move_values = np.full(COLUMNS, np.nan)
+        self.agent_column: int | None = None
+        """The column the agent played last (``None`` before its first move)."""
 
     # ------------------------------------------------------------------ state
     @property
@@ -73,8 +90,9 @@ class PlaySession:
         return np.flatnonzero(self.board()[0] == EMPTY).tolist()
 
     def move_values(self) -> np.ndarray:
-        """The agent's Q-value of each column in the position it last moved from; NaN for
-        columns that were full then, and everywhere before its first move."""
+        """The agent's value of each column in the position it last moved from (its Q-value,
+        or with a ``lookahead`` the searched value); NaN for columns that were full then, and
+        everywhere before its first move."""
         return self._move_values.copy()
 
     # ------------------------------------------------------------------ moves
@@ -110,12 +128,18 @@ class PlaySession:
         observation, *_ = self._env.last()
         mask = observation["action_mask"].astype(bool)
         planes = agent_observation(observation["observation"])
-        self._move_values = np.where(mask, self.agent.q_values(planes), np.nan)
-        column = int(self.agent.act(planes, 0.0, mask))
+        if self._search is None:
+            self._move_values = np.where(mask, self.agent.q_values(planes), np.nan)
+            column = int(self.agent.act(planes, 0.0, mask))
+        else:
+            column, values = self._search.decide(planes, mask)
+            self._move_values = np.full(COLUMNS, np.nan)
+            self._move_values[list(values)] = list(values.values())
         if not mask[column]:  # the agent's contract; never let PettingZoo end the game for it
             legal = np.flatnonzero(mask).tolist()
             raise RuntimeError(f"the agent chose full column {column}; legal columns: {legal}")
         self._play(column)
+        self.agent_column = column
         return column
 
     def _play(self, column: int) -> None:

@@ -128,14 +128,18 @@ class QSearch:
             leaf_values = np.clip(best, -LEAF_BOUND, LEAF_BOUND)
         return {column: -backed_up(child, leaf_values) for column, child in tree}
 
-    def __call__(self, observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
+    def decide(self, observation: np.ndarray, mask: np.ndarray) -> tuple[int, dict[int, float]]:
+        """The column the search plays, and the backed-up value of every legal column."""
         values = self.values(observation)
         q = np.where(mask, self.agent.q_values(observation), -np.inf)
         if not values:
-            return int(np.argmax(q))
+            return int(np.argmax(q)), values
         best = max(values.values())
         tied = [column for column, value in values.items() if value >= best - 1e-9]
-        return int(max(tied, key=lambda column: q[column]))
+        return int(max(tied, key=lambda column: q[column])), values
+
+    def __call__(self, observation: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> int:
+        return self.decide(observation, mask)[0]
 
 
 def legal_mask(mask: int) -> np.ndarray:
