@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 
 from envs.connect_four.config import ConnectFourConfig
-from envs.connect_four.game import COLUMNS, ROWS, ConnectFourGame
+from envs.connect_four.game import COLUMNS, ConnectFourGame
 from envs.connect_four.play import AGENT, EMPTY, HUMAN, GreedyAgent, PlaySession
 
 OBSERVATION_SHAPE = ConnectFourGame.observation_shape_for(ConnectFourConfig())
@@ -76,7 +76,7 @@ button:hover {{ background: #e5e7eb; }}
 
 
 # ---------------------------------------------------------------------------- rendering
-def board_html(session: PlaySession | None, play_url: str | None = None) -> str:
+def board_html(session: PlaySession, play_url: str | None = None) -> str:
     """The board as an HTML table, row 0 at the top, with a legend.
 
     Every cell is ``<td data-row=.. data-col=.. data-cell="empty|human|agent">``; the table
@@ -85,7 +85,7 @@ def board_html(session: PlaySession | None, play_url: str | None = None) -> str:
     column numbers above the board are buttons ``column-0`` ... ``column-6`` posting to
     ``<play_url>/<column>``.
     """
-    board = session.board() if session else np.zeros((ROWS, NUM_COLUMNS), dtype=int)
+    board = session.board()
     last = _last_cell(session)
     rows = []
     for row, cells in enumerate(board):
@@ -102,8 +102,8 @@ def board_html(session: PlaySession | None, play_url: str | None = None) -> str:
         f"<th>{_column_button(column, play_url) if play_url else column + 1}</th>"
         for column in range(NUM_COLUMNS)
     )
-    moves = len(session.moves) if session else 0
-    result = (session.result if session else None) or "none"
+    moves = len(session.moves)
+    result = session.result or "none"
     return (
         f'<table id="c4-board" class="c4-board" data-moves="{moves}" data-result="{result}">'
         f"<tr>{numbers}</tr>{''.join(rows)}</table>"
@@ -121,19 +121,19 @@ def _column_button(column: int, play_url: str) -> str:
     )
 
 
-def _last_cell(session: PlaySession | None) -> tuple[int, int] | None:
+def _last_cell(session: PlaySession) -> tuple[int, int] | None:
     """(row, column) of the disc played last: the top disc of the last column played."""
-    if not session or not session.moves:
+    if not session.moves:
         return None
     column = session.moves[-1]
     row = int(np.flatnonzero(session.board()[:, column] != EMPTY)[0])
     return row, column
 
 
-def values_html(session: PlaySession | None) -> str:
+def values_html(session: PlaySession) -> str:
     """The agent's value of each column for its last move (its Q-value, or the searched value
     when it searches), its choice highlighted; a dash for the columns that were full then."""
-    if session is None or session.agent_column is None:
+    if session.agent_column is None:
         return '<p id="c4-values">The agent has not moved yet.</p>'
     values, chosen = session.move_values(), session.agent_column
     header = "".join(f"<th>{column + 1}</th>" for column in range(NUM_COLUMNS))
@@ -159,12 +159,10 @@ def values_html(session: PlaySession | None) -> str:
     )
 
 
-def status_text(session: PlaySession | None, note: str = "") -> str:
+def status_text(session: PlaySession, note: str = "") -> str:
     """Whose turn it is or how the game ended (HTML), after ``note`` (a rejected click) if
     any."""
-    if session is None:
-        state = "Starting a game..."
-    elif session.result == "human":
+    if session.result == "human":
         state = "<b>You won!</b> Start a new game."
     elif session.result == "agent":
         state = "<b>The agent won.</b> Start a new game."
