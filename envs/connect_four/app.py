@@ -1,5 +1,6 @@
 """The Connect Four play app: a page with the board, one button per column, who plays first,
-the status and the agent's Q-value of each column in the position it last moved from.
+the status and the agent's value of each column in the position it last moved from (its
+Q-value, or the searched value when it searches).
 
 The page is plain HTML forms served by the standard library's threaded HTTP server, no web
 framework and no JavaScript: a click posts the column and the browser is sent back to the
@@ -10,7 +11,8 @@ and a reload shows the same position.
 
 ZenML-free: ``app.py`` at the repository root finds a trained agent (in the ZenML store, or an
 exported ONNX file) and calls :func:`serve` with it. The agent plays greedily (epsilon 0) among
-the open columns.
+the open columns, on its Q-values or searching ``lookahead`` plies ahead with them
+(:class:`envs.connect_four.search.QSearch`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ import numpy as np
 
 from envs.connect_four.config import ConnectFourConfig
 from envs.connect_four.game import COLUMNS, ConnectFourGame
-from envs.connect_four.play import AGENT, EMPTY, HUMAN, GreedyAgent, PlaySession
+from envs.connect_four.play import (
+    AGENT,
+    EMPTY,
+    HUMAN,
+    GreedyAgent,
+    PlaySession,
+    check_lookahead,
+)
 
 OBSERVATION_SHAPE = ConnectFourGame.observation_shape_for(ConnectFourConfig())
 NUM_COLUMNS = COLUMNS
@@ -219,7 +228,7 @@ class GameStore:
     """
 
     def __init__(self, agent: GreedyAgent, lookahead: int = 0, max_games: int = MAX_GAMES):
-        PlaySession(agent, lookahead=lookahead)  # refuses a lookahead it cannot play
+        check_lookahead(lookahead)
         self.agent = agent
         self.lookahead = lookahead
         self.max_games = max_games

@@ -34,6 +34,15 @@ class GreedyAgent(QFunction, Protocol):
     ) -> int: ...
 
 
+def check_lookahead(lookahead: int) -> None:
+    """Raise ``ValueError`` (one line) unless ``lookahead`` is a search Connect Four plays
+    (:meth:`envs.connect_four.config.ConnectFourConfig.lookaheads`)."""
+    allowed = ConnectFourConfig().lookaheads()
+    if lookahead not in allowed:
+        choices = ", ".join(str(plies) for plies in allowed)
+        raise ValueError(f"lookahead={lookahead} is not a search Connect Four plays: {choices}")
+
+
 class PlaySession:
     """One game of a person against an agent.
 
@@ -52,10 +61,7 @@ class PlaySession:
     """
 
     def __init__(self, agent: GreedyAgent, human_first: bool = True, lookahead: int = 0):
-        allowed = ConnectFourConfig().lookaheads()
-        if lookahead not in allowed:
-            choices = ", ".join(str(plies) for plies in allowed)
-            raise ValueError(f"lookahead={lookahead} is not a search Connect Four plays: {choices}")
+        check_lookahead(lookahead)
         self.agent = agent
         self.human_first = human_first
         self.lookahead = lookahead
